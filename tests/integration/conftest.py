@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+"""Integration tests run against a real test bed: this provisions it once per
+session with ansible-playbook and tears it down afterwards (keep it with
+WA_KEEP_TESTBED=1)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from testbed_helpers import HOSTS, leftovers, run_playbook
+
+
+@pytest.fixture(scope='session')
+def testbed():
+    run_playbook('provision_testbed.yml')
+    yield HOSTS
+    if os.environ.get('WA_KEEP_TESTBED') != '1':
+        run_playbook('teardown_testbed.yml')
+        remaining = leftovers()
+        assert not remaining, 'teardown left these behind: %s' % remaining

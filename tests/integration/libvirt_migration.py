@@ -1,0 +1,113 @@
+# -*- coding: utf-8 -*-
+"""Plain libvirt-python migration for the test bed's integration tests:
+pre-copy, post-copy (switch as soon as the migration runs) and hybrid (switch
+when the first full pass is done, i.e. when iteration 2 starts)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+import time
+
+import libvirt
+
+_EVENT_LOOP = {}
+
+
+def _ignore_libvirt_error(_ctx, _err):
+    """libvirt prints every error to stderr by default; callers see the exceptions anyway."""
+
+
+def ensure_event_loop():
+    """Register libvirt's default event loop and run it in a daemon thread, once."""
+    if _EVENT_LOOP:
+        return
+    libvirt.registerErrorHandler(_ignore_libvirt_error, None)
+    libvirt.virEventRegisterDefaultImpl()
+
+    def run():
+        while True:
+            libvirt.virEventRunDefaultImpl()
+
+    thread = threading.Thread(target=run, name='libvirt-events', daemon=True)
+    thread.start()
+    _EVENT_LOOP['thread'] = thread
+
+
+class MigrationRecord:
+    def __init__(self):
+        self.start = time.monotonic()
+        self.events = []          # (seconds since start, kind, value)
+        self.job_stats = None
+        self.completed = threading.Event()
+        self.switch_requested = threading.Event()
+        self.switched_at = None
+
+    def add(self, kind, value):
+        self.events.append((round(time.monotonic() - self.start, 3), kind, value))
+
+    def iterations(self):
+        return [(t, v) for t, k, v in self.events if k == 'iteration']
+
+
+def migrate(source, name, dest_uri, method, bandwidth_mibps):
+    """Migrate domain `name` from connection `source` to `dest_uri`; returns a MigrationRecord."""
+    ensure_event_loop()
+    dom = source.lookupByName(name)
+    record = MigrationRecord()
+    switch_at_iteration = {'precopy': None, 'postcopy': 1, 'hybrid': 2}[method]
+
+    def on_iteration(_conn, _dom, iteration, _opaque):
+        record.add('iteration', iteration)
+        if switch_at_iteration is not None and iteration >= switch_at_iteration:
+            record.switch_requested.set()
+
+    def on_lifecycle(_conn, _dom, event, detail, _opaque):
+        record.add('lifecycle', (event, detail))
+
+    def on_job_completed(_conn, _dom, stats, _opaque):
+        record.job_stats = stats
+        record.completed.set()
+
+    callbacks = [
+        source.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, on_iteration, None),
+        source.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, on_lifecycle, None),
+        source.domainEventRegisterAny(dom, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, on_job_completed, None),
+    ]
+    finished = threading.Event()
+
+    def switch_to_postcopy():
+        # Not from the event thread: an API call there would stall event delivery.
+        while not finished.is_set():
+            if record.switch_requested.wait(0.05):
+                try:
+                    dom.migrateStartPostCopy(0)
+                    record.switched_at = round(time.monotonic() - record.start, 3)
+                    record.add('postcopy-switch', len(record.iterations()))
+                    return
+                except libvirt.libvirtError as err:
+                    record.add('postcopy-switch-retry', str(err))
+                    time.sleep(0.1)
+
+    flags = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
+             | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+    params = {libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: bandwidth_mibps}
+    if method != 'precopy':
+        flags |= libvirt.VIR_MIGRATE_POSTCOPY
+        # Otherwise the post-copy phase runs uncapped and methods are not comparable.
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY] = bandwidth_mibps
+    switcher = threading.Thread(target=switch_to_postcopy, daemon=True)
+    switcher.start()
+    try:
+        dom.migrateToURI3(dest_uri, params, flags)
+        record.add('returned', None)
+        record.completed.wait(10)
+    finally:
+        finished.set()
+        switcher.join()
+        for callback in callbacks:
+            try:
+                source.domainEventDeregisterAny(callback)
+            except libvirt.libvirtError:
+                pass
+    return record
