@@ -46,8 +46,16 @@ class MigrationRecord:
     def add(self, kind, value):
         self.events.append((round(time.monotonic() - self.start, 3), kind, value))
 
+    def values(self, kind, before=None):
+        """Values of the events of one kind, optionally only those before the first `before` event."""
+        events = self.events
+        if before is not None:
+            kinds = [event[1] for event in events]
+            events = events[:kinds.index(before)] if before in kinds else events
+        return [event[2] for event in events if event[1] == kind]
+
     def iterations(self):
-        return [(t, v) for t, k, v in self.events if k == 'iteration']
+        return self.values('iteration')
 
 
 def migrate(source, name, dest_uri, method, bandwidth_mibps):
@@ -83,7 +91,7 @@ def migrate(source, name, dest_uri, method, bandwidth_mibps):
                 try:
                     dom.migrateStartPostCopy(0)
                     record.switched_at = round(time.monotonic() - record.start, 3)
-                    record.add('postcopy-switch', len(record.iterations()))
+                    record.add('postcopy-switch', max(record.iterations() or [0]))
                     return
                 except libvirt.libvirtError as err:
                     record.add('postcopy-switch-retry', str(err))
