@@ -4,8 +4,9 @@
  *
  * Every page of its working set carries a pattern derived from the page's
  * index and a per-page generation counter; the generator re-verifies the
- * whole working set continuously, so a page that a migration lost or
- * corrupted is seen within one verification period.  Once a second it
+ * whole working set continuously, and every page before it overwrites it, so
+ * a page that a migration lost or corrupted is seen within one verification
+ * period.  Once a second it
  * prints one report line:
  *
  *   WAGEN seq=<n> mode=<m> t=<s> healthy=<0|1> errors=<n> bad_page=<i>
@@ -90,9 +91,15 @@ static uint64_t expected_word(size_t page, uint32_t gen, size_t word)
     return mix(((uint64_t)page << 32) | gen) + word * 0x9e3779b97f4a7c15ULL;
 }
 
+static void verify_page(struct state *s, size_t page);
+
 static void write_page(struct state *s, size_t page)
 {
     uint64_t *p = s->pages + page * WORDS;
+    /* Check before overwriting: a corrupted page is caught even when the
+     * writer comes round to it before the verifier does. */
+    if (s->generation[page])
+        verify_page(s, page);
     uint32_t gen = ++s->generation[page];
     for (size_t w = 0; w < WORDS; w++)
         p[w] = expected_word(page, gen, w);
