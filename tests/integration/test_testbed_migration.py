@@ -41,11 +41,11 @@ def libvirt_events():
 
 def where_is(hosts):
     found = {}
-    for host, uri in hosts.items():
-        conn = libvirt.open(uri)
+    for host in hosts.values():
+        conn = libvirt.open(host.uri)
         try:
             dom = conn.lookupByName(VM)
-            found[host] = dom.state()[0]
+            found[host.name] = dom.state()[0]
         except libvirt.libvirtError:
             pass
         finally:
@@ -65,9 +65,9 @@ def test_migrates_a_writing_vm_and_it_stays_healthy(testbed, method, source, des
     assert all(r.healthy for r in before)
     assert before[-1].work >= 30, 'the generator must dirty at least 30 MiB/s'
 
-    conn = libvirt.open(testbed[source])
+    conn = libvirt.open(testbed[source].uri)
     try:
-        record = migrate(conn, VM, testbed[dest], method, BANDWIDTH_MIBPS)
+        record = migrate(conn, VM, testbed[dest].migration_uri, method, BANDWIDTH_MIBPS)
     finally:
         conn.close()
     print('%s %s->%s events: %s stats: %s' % (method, source, dest, record.events, record.job_stats))

@@ -9,13 +9,28 @@ import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-INVENTORY = os.path.join(HERE, 'inventory.yml')
+INVENTORIES = [os.path.join(REPO, 'playbooks', 'inventories', 'testbed'), os.path.join(HERE, 'inventory.yml')]
 CONSOLE_DIR = '/var/lib/wa-benchmark/console'
-HOSTS = {'hv1': 'qemu+tcp://127.0.1.1/system', 'hv2': 'qemu+tcp://127.0.2.1/system'}
+NETNS = 'wa-testbed'
+
+
+class Host:
+    """A test-bed host: `uri` for us, `migration_uri` for the other hosts."""
+
+    def __init__(self, name, address):
+        self.name = name
+        self.uri = 'qemu+unix:///system?socket=/var/lib/wa-testbed/%s/run/libvirt-sock' % name
+        self.migration_uri = 'qemu+tcp://%s/system' % address
+
+
+HOSTS = {'hv1': Host('hv1', '127.0.1.1'), 'hv2': Host('hv2', '127.0.2.1')}
 
 
 def run_playbook(name):
-    subprocess.check_call(['ansible-playbook', '-i', INVENTORY, os.path.join(REPO, 'playbooks', name)])
+    command = ['ansible-playbook']
+    for inventory in INVENTORIES:
+        command += ['-i', inventory]
+    subprocess.check_call(command + [os.path.join(REPO, 'playbooks', name)])
 
 
 def console_log(vm_name):
@@ -40,4 +55,6 @@ def leftovers():
             found.append('process %s: %s' % (pid, command[:100]))
     with open('/proc/mounts') as mounts:
         found.extend('mount: ' + line.strip() for line in mounts if 'libvirt' in line or 'wa-nfs' in line)
+    if os.path.exists(os.path.join('/run/netns', NETNS)):
+        found.append('network namespace ' + NETNS)
     return found
