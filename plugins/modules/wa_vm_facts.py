@@ -1,0 +1,207 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: wa_vm_facts
+short_description: Profile the VMs of a libvirt host and recommend how to migrate each
+version_added: 0.1.0
+description:
+  - Measures every running VM of a libvirt host (or the named ones) live, all at once over the
+    same window - memory size and use, vCPUs, page dirty rate, CPU utilisation, network and block
+    I/O rates - and classifies its workload (idle, cpu-, memory- or network-intensive, or mixed;
+    read- or write-intensive relative to the migration bandwidth).
+  - Predicts, for pre-copy, post-copy and hybrid (one pre-copy pass, then post-copy), the total
+    migration time, downtime, data sent, pre-copy rounds, whether pre-copy converges, and the
+    post-copy exposure and slowdown; and recommends the fastest allowed method whose downtime is
+    within the limit, preferring a less exposed one when it is predicted within O(tolerance).
+  - The dirty rate is measured in page-sampling mode, the only one that is safe under TCG, and is
+    never measured on a VM with a migration in progress.
+  - A VM whose profile cannot be completed is reported with its errors; the others are unaffected.
+author:
+  - workload_aware developers (@workload-aware)
+requirements:
+  - libvirt-python
+options:
+  uri:
+    description: libvirt URI of the host to profile.
+    type: str
+    default: qemu:///system
+  names:
+    description: Profile only these VMs (each must be running); all running VMs when empty.
+    type: list
+    elements: str
+    default: []
+  window_s:
+    description: Measuring window in seconds (whole seconds, at least 1); the dirty rate is the mean of one-second samples.
+    type: float
+    default: 2.0
+  bandwidth_mibps:
+    description:
+      - Migration bandwidth available, in MiB/s (the link, or the operator's cap).
+      - The prediction uses the lower of this and what the hypervisor can push (about 286 MiB/s under TCG).
+    type: float
+    default: 1192.0
+  max_downtime_ms:
+    description: Largest acceptable pause of the VM, in milliseconds.
+    type: int
+    default: 300
+  postcopy_allowed:
+    description: Whether post-copy (and hybrid) may be recommended at all.
+    type: bool
+    default: true
+  destination_postcopy_capable:
+    description: Whether the destination can do post-copy (userfaultfd; see the P(workload_aware.live_migration.postcopy_host#role) role).
+    type: bool
+    default: true
+  tolerance:
+    description: A less exposed method predicted within this fraction of the fastest is preferred.
+    type: float
+    default: 0.05
+  thresholds:
+    description: Classifier thresholds to override (C(busy_cpu), C(network_mibps), C(dirty_mibps), C(write_bandwidth_ratio), C(memory_footprint_ratio)).
+    type: dict
+    default: {}
+notes:
+  - Supports check mode; the module changes nothing either way.
+'''
+
+EXAMPLES = r'''
+- name: Profile every VM of a host and recommend a method for each
+  workload_aware.live_migration.wa_vm_facts:
+    uri: qemu+tls://hv1.example.com/system
+    bandwidth_mibps: 1000
+    max_downtime_ms: 500
+
+- name: Profile two VMs for a migration to a host without post-copy support
+  workload_aware.live_migration.wa_vm_facts:
+    names: [db1, web1]
+    destination_postcopy_capable: "{{ hostvars['hv2'].ansible_local.wa_postcopy.capable | default(false) }}"
+
+- name: Show what was decided
+  ansible.builtin.debug:
+    msg: "{{ item.key }}: {{ item.value.recommended_method }} ({{ item.value.reason }})"
+  loop: "{{ ansible_facts.wa_vm_profiles | dict2items }}"
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: Facts added.
+  returned: always
+  type: dict
+  contains:
+    wa_vm_profiles:
+      description: Per VM name, its profile, class, predictions and recommendation.
+      returned: always
+      type: dict
+      sample:
+        wa-write:
+          profile:
+            complete: true
+            domain_type: qemu
+            memory_mib: 256.0
+            memory_used_mib: 124.3
+            transfer_mib: 174.1
+            wws_mib: 124.3
+            vcpus: 1
+            dirty_rate_mibps: 41.5
+            cpu_util: 0.61
+            net_rx_mibps: 0.0
+            net_tx_mibps: 0.0
+            block_rd_mibps: 0.0
+            block_wr_mibps: 0.0
+            errors: []
+          classification:
+            workload: memory-intensive
+            access: write-intensive
+            labels: [cpu, memory]
+          bandwidth_mibps: 50.0
+          predictions:
+            precopy: {converges: true, total_s: 9.1, downtime_ms: 212.0, sent_mib: 420.0, precopy_rounds: 8}
+            hybrid: {converges: true, total_s: 6.9, downtime_ms: 5.0, exposure_s: 2.4}
+            postcopy: {converges: true, total_s: 3.9, downtime_ms: 5.0, exposure_s: 3.5}
+          recommended_method: postcopy
+          reason: "postcopy: predicted 3.9 s, downtime 5 ms, 3.5 s in post-copy; also possible: precopy 9.1 s, hybrid 6.9 s"
+    wa_vm_profiles_settings:
+      description: The bandwidth, downtime limit and allowed methods the recommendations assume.
+      returned: always
+      type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, assessment, policy, profiler
+
+
+def run(module):
+    params = module.params
+    allowed = policy.allowed_methods(params['postcopy_allowed'], params['destination_postcopy_capable'])
+    try:
+        conn = _libvirt.open_connection(params['uri'])
+    except _libvirt.LibvirtUnavailable as err:
+        module.fail_json(msg=str(err))
+    try:
+        profiles = profiler.profile_host(conn, params['names'], params['window_s'])
+    except profiler.ProfileError as err:
+        module.fail_json(msg=str(err))
+    finally:
+        conn.close()
+
+    results = {}
+    for name, profile in profiles.items():
+        entry = {'profile': profile}
+        if profile.get('complete'):
+            try:
+                entry.update(assessment.assess(profile, params['bandwidth_mibps'], params['max_downtime_ms'], allowed,
+                                               params['tolerance'], params['thresholds']))
+            except ValueError as err:
+                module.fail_json(msg='cannot assess %s: %s' % (name, err))
+        else:
+            entry['recommended_method'] = None
+            entry['reason'] = 'profile incomplete: ' + ('; '.join(profile['errors']) or 'unknown error')
+        results[name] = entry
+    settings = {
+        'bandwidth_mibps': params['bandwidth_mibps'],
+        'max_downtime_ms': params['max_downtime_ms'],
+        'allowed_methods': allowed,
+        'tolerance': params['tolerance'],
+    }
+    module.exit_json(changed=False, ansible_facts={'wa_vm_profiles': results, 'wa_vm_profiles_settings': settings})
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            uri=dict(type='str', default='qemu:///system'),
+            names=dict(type='list', elements='str', default=[]),
+            window_s=dict(type='float', default=2.0),
+            bandwidth_mibps=dict(type='float', default=1192.0),
+            max_downtime_ms=dict(type='int', default=300),
+            postcopy_allowed=dict(type='bool', default=True),
+            destination_postcopy_capable=dict(type='bool', default=True),
+            tolerance=dict(type='float', default=0.05),
+            thresholds=dict(type='dict', default={}),
+        ),
+        supports_check_mode=True,
+    )
+    if _libvirt.libvirt is None:
+        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=_libvirt.LIBVIRT_IMPORT_ERROR)
+    params = module.params
+    for key in ('window_s', 'bandwidth_mibps', 'max_downtime_ms'):
+        if params[key] <= 0:
+            module.fail_json(msg='%s must be positive, got %s' % (key, params[key]))
+    if params['window_s'] < 1:
+        module.fail_json(msg='window_s must be at least 1 second, got %s' % params['window_s'])
+    if params['tolerance'] < 0:
+        module.fail_json(msg='tolerance must not be negative, got %s' % params['tolerance'])
+    run(module)
+
+
+if __name__ == '__main__':
+    main()
