@@ -24,6 +24,7 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import preflight
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 
 MIB = 1024.0 * 1024.0
@@ -113,13 +114,6 @@ def memory_from_stats(stats, memory_mib):
         result['transfer_mib'] = round(min(float(memory_mib), used + outside), 1)
         result['transfer_basis'] = 'guest-used memory plus memory outside the guest allocator'
     return result
-
-
-def _domain_type(dom):
-    # The type attribute of the root element: <domain type='kvm'>.
-    xml = dom.XMLDesc(0)
-    start = xml.find("type='")
-    return xml[start + 6:xml.find("'", start + 6)] if start >= 0 else 'unknown'
 
 
 def _stats(conn, dom, flags):
@@ -218,7 +212,7 @@ def profile_host(conn, names=None, window_s=2.0, dirty_rate_mode='auto'):
     for subject in subjects:
         try:
             subject.info = subject.dom.info()
-            subject.domain_type = _domain_type(subject.dom)
+            subject.domain_type = preflight.domain_type(subject.dom)
             subject.dirty_mode = choose_dirty_rate_mode(subject.domain_type, dirty_rate_mode)
             subject.before = _stats(conn, subject.dom, flags)
         except libvirt.libvirtError as err:

@@ -28,6 +28,7 @@ author:
   - workload_aware developers (@workload-aware)
 requirements:
   - libvirt-python
+  - lxml
 options:
   uri:
     description: libvirt URI of the host to profile.
@@ -136,7 +137,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, assessment, policy, profiler
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, assessment, policy, preflight, profiler
 
 
 def run(module):
@@ -192,6 +193,8 @@ def main():
     )
     if _libvirt.libvirt is None:
         module.fail_json(msg=missing_required_lib('libvirt-python'), exception=_libvirt.LIBVIRT_IMPORT_ERROR)
+    if preflight.etree is None:
+        module.fail_json(msg=missing_required_lib('lxml'), exception=preflight.LXML_IMPORT_ERROR)
     params = module.params
     for key in ('window_s', 'bandwidth_mibps', 'max_downtime_ms'):
         if params[key] <= 0:

@@ -4,12 +4,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import subprocess
+import time
+
+import libvirt
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import guest_health
+
+
+def _quiet(_ctx, _err):
+    """Lookups of absent VMs are expected here; libvirt would print each one."""
+
+
+libvirt.registerErrorHandler(_quiet, None)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-INVENTORIES = [os.path.join(REPO, 'playbooks', 'inventories', 'testbed'), os.path.join(HERE, 'inventory.yml')]
+INVENTORIES = [os.path.join(REPO, 'playbooks', 'inventories', 'testbed')]
 CONSOLE_DIR = '/var/lib/wa-benchmark/console'
 NETNS = 'wa-testbed'
 
@@ -58,3 +71,69 @@ def leftovers():
     if os.path.exists(os.path.join('/run/netns', NETNS)):
         found.append('network namespace ' + NETNS)
     return found
+
+
+def run_module(host, module, args, check=False):
+    """Run a module of the collection on a test-bed host; returns its result (failed or not)."""
+    command = ['ansible', host, '-m', 'workload_aware.live_migration.' + module, '-a', json.dumps(args)]
+    for inventory in INVENTORIES:
+        command += ['-i', inventory]
+    if check:
+        command.append('--check')
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json')
+    output = subprocess.run(command, env=env, stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
+    return json.loads(output)['plays'][0]['tasks'][0]['hosts'][host]
+
+
+def reports_after(vm_name, after_seq, count, timeout=60):
+    """At least `count` health reports of the VM with seq > after_seq; AssertionError if the guest stops."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fresh = [r for r in guest_health.reports(guest_health.read_console_tail(console_log(vm_name)))
+                 if r.seq > after_seq]
+        if len(fresh) >= count:
+            return fresh
+        if time.monotonic() > deadline:
+            raise AssertionError('%s: fewer than %d reports after seq %d within %ds: the guest stopped'
+                                 % (vm_name, count, after_seq, timeout))
+        time.sleep(0.5)
+
+
+def latest_seq(vm_name):
+    report = guest_health.latest_report_in_file(console_log(vm_name))
+    return report.seq if report else 0
+
+
+def assert_healthy_after(vm_name, after_seq, min_work=None):
+    """8 fresh reports (every page re-verified at least 3 times), all healthy."""
+    fresh = reports_after(vm_name, after_seq, 8)
+    bad = [r for r in fresh if not r.healthy]
+    assert not bad, '%s reports corruption: %s' % (vm_name, bad[0])
+    if min_work is not None:
+        assert fresh[-1].work >= min_work, '%s works at %s %s' % (vm_name, fresh[-1].work, fresh[-1].unit)
+    return fresh
+
+
+def where_is(vm_name):
+    """{host name: libvirt state} of every test-bed host that has the VM."""
+    found = {}
+    for host in HOSTS.values():
+        conn = libvirt.open(host.uri)
+        try:
+            found[host.name] = conn.lookupByName(vm_name).state()[0]
+        except libvirt.libvirtError:
+            pass
+        finally:
+            conn.close()
+    return found
+
+
+def current_host(vm_name):
+    """The one host on which the VM runs (AssertionError if it is anywhere else, or twice)."""
+    where = where_is(vm_name)
+    assert len(where) == 1 and list(where.values()) == [libvirt.VIR_DOMAIN_RUNNING], '%s: %s' % (vm_name, where)
+    return list(where)[0]
+
+
+def other_host(host):
+    return 'hv2' if host == 'hv1' else 'hv1'

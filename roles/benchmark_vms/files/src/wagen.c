@@ -48,7 +48,7 @@ static const char *mode_names[] = {"idle", "cpu", "read", "write", "net", "sink"
 struct options {
     enum mode mode;
     size_t wss_mib;
-    double rate_mibps;       /* write: dirty rate; read/net: 0 = unlimited */
+    double rate_mibps;       /* write: dirty rate; read/net: MiB/s, 0 = unlimited */
     double verify_period_s;  /* whole working set re-verified this often */
     double report_interval_s;
     const char *peer;
@@ -268,7 +268,8 @@ int main(int argc, char **argv)
 
     const double verify_pages_per_s = s.npages / o.verify_period_s;
     const double write_pages_per_s = o.mode == WRITE ? o.rate_mibps * MIB / PAGE : 0;
-    const int busy = o.mode == CPU || o.mode == NET || (o.mode == READ && o.rate_mibps <= 0);
+    const int busy = o.mode == CPU || (o.mode == NET && o.rate_mibps <= 0) || (o.mode == READ && o.rate_mibps <= 0);
+    double net_sent_total = 0;
     double start = now(), last = start, write_base = start, verify_base = start;
     uint64_t writes_done = 0, verifies_done = 0, seq = 0;
     s.written = 0;
@@ -303,8 +304,15 @@ int main(int argc, char **argv)
         }
         if (o.mode == CPU)
             cpu_burst(&s);
-        if (o.mode == NET)
-            net_send(&s, &o);
+        if (o.mode == NET) {
+            /* Rate-limited when asked: send only while behind the target. */
+            if (o.rate_mibps <= 0 || net_sent_total < (t - start) * o.rate_mibps * MIB) {
+                uint64_t before = s.sent;
+                net_send(&s, &o);
+                net_sent_total += s.sent - before;
+                did = 1;
+            }
+        }
 
         if (t - last >= o.report_interval_s) {
             double dt = t - last;

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions taken while a migration runs, as small pure functions.
+
+Pure Python, no libvirt (after Nova's nova/virt/libvirt/migration.py): the
+runner feeds them what it observed and does what they say.
+
+* Post-copy switches as soon as the migration runs (iteration 1); hybrid when
+  the first full pass is done, i.e. when iteration 2 begins.
+* Pre-copy is watched: each pass must send what was dirty when it began, its
+  size.  When the sizes have made no new low (by 5 %) for two passes, or the
+  pre-copy phase has used up its time, the migration is not converging.  Then it switches to post-copy if that is possible, and is
+  otherwise aborted, which leaves the VM running on the source.
+* Once post-copy runs nothing is aborted: the source no longer has a complete
+  copy, and an abort would pause the VM on both hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+
+SWITCH_TO_POSTCOPY = 'switch-to-postcopy'
+ABORT = 'abort'
+
+# The pass at whose start each method switches to post-copy.
+SWITCH_ITERATION = {'postcopy': 1, 'hybrid': 2}
+
+# Passes without a new low in pass size before pre-copy counts as stalled.
+DEFAULT_STALL_PASSES = 2
+# Passes before stall detection starts: the first passes are large by nature.
+MIN_PASSES_BEFORE_STALL = 2
+# A pass must be this much smaller than every earlier one to count as progress:
+# a dirty set capped by the working set wobbles around the same size.
+PROGRESS_FRACTION = 0.95
+
+Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib'])
+
+
+def switch_due(method, iteration):
+    """Whether a post-copy or hybrid migration should switch now, at the start of pass `iteration`."""
+    at = SWITCH_ITERATION.get(method)
+    return at is not None and iteration >= at
+
+
+def pass_sizes(history):
+    """{iteration: memory remaining when that pass began}, the most seen during the pass.
+
+    QEMU counts as remaining what was dirty at the pass's start, less what the
+    pass has sent so far; the first sample of a pass is closest to its size.
+    """
+    sizes = {}
+    for sample in history:
+        if sample.iteration < 1 or sample.remaining_mib is None:
+            continue
+        sizes[sample.iteration] = max(sizes.get(sample.iteration, 0.0), sample.remaining_mib)
+    return sizes
+
+
+def precopy_stalled(history, stall_passes=DEFAULT_STALL_PASSES):
+    """True when none of the last `stall_passes` passes was smaller (by 5 %) than every earlier one."""
+    sizes = pass_sizes(history)
+    passes = sorted(sizes)
+    if len(passes) < MIN_PASSES_BEFORE_STALL + stall_passes:
+        return False
+    earlier = min(sizes[i] for i in passes[:-stall_passes])
+    recent = min(sizes[i] for i in passes[-stall_passes:])
+    return recent > PROGRESS_FRACTION * earlier
+
+
+def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stall_passes=DEFAULT_STALL_PASSES):
+    """What to do about a pre-copy phase: None (keep going), SWITCH_TO_POSTCOPY or ABORT; and why."""
+    if elapsed_s >= precopy_budget_s:
+        why = 'pre-copy used its %.0f s budget' % precopy_budget_s
+    elif precopy_stalled(history, stall_passes):
+        why = 'pre-copy is not converging: passes stopped shrinking (%d without a new low)' % stall_passes
+    else:
+        return None, None
+    if postcopy_possible:
+        return SWITCH_TO_POSTCOPY, why + '; switching to post-copy'
+    return ABORT, why + '; post-copy is not possible, aborting (the VM keeps running on the source)'
+
+
+def precopy_budget(predicted_total_s, first_pass_s, floor_s=10.0):
+    """Time the pre-copy phase may take: twice the prediction, or its first pass plus slack if none converges."""
+    if predicted_total_s is not None:
+        return max(floor_s, 2.0 * predicted_total_s)
+    return max(floor_s, 2.0 * first_pass_s)

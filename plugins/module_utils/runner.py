@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Drive one live migration: start it, switch it, watch it, stop it, report it.
+
+The blocking migrate call runs in its own thread; this thread watches the
+migration through libvirt's events (passes, lifecycle, job completed) and job
+statistics, and acts on what migration_monitor decides.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import threading
+import time
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import migration_monitor
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+
+MIB = 1024.0 * 1024.0
+
+MigrationOptions = collections.namedtuple('MigrationOptions', [
+    'method',                # precopy, postcopy or hybrid
+    'dest_uri',              # as the source host reaches the destination (peer-to-peer)
+    'bandwidth_mibps',       # 0: unlimited; applies to both phases
+    'max_downtime_ms',
+    'precopy_budget_s',      # pre-copy phase time before it counts as not converging
+    'time_budget_s',         # whole migration; pre-copy past it is aborted
+    'postcopy_possible',     # allowed and the destination can do it
+    'auto_converge',
+    'compression',
+    'parallel_connections',  # 0: one connection
+    'tls',
+    'persistent',            # define on the destination, undefine on the source
+])
+
+
+class MigrationFailed(Exception):
+    """The migration did not complete; `details` says where the VM is."""
+
+    def __init__(self, message, details):
+        super(MigrationFailed, self).__init__(message)
+        self.details = details
+
+
+def migration_flags(options):
+    """libvirt flags and typed parameters for these options."""
+    flags = libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
+    params = {}
+    if options.persistent:
+        flags |= libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    if options.method in ('postcopy', 'hybrid') or options.postcopy_possible:
+        # Also for pre-copy when post-copy is possible: it is the fallback.
+        flags |= libvirt.VIR_MIGRATE_POSTCOPY
+    if options.auto_converge:
+        flags |= libvirt.VIR_MIGRATE_AUTO_CONVERGE
+    if options.compression:
+        flags |= libvirt.VIR_MIGRATE_COMPRESSED
+    if options.tls:
+        flags |= libvirt.VIR_MIGRATE_TLS
+    if options.parallel_connections:
+        flags |= libvirt.VIR_MIGRATE_PARALLEL
+        params[libvirt.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS] = int(options.parallel_connections)
+    if options.bandwidth_mibps:
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = int(options.bandwidth_mibps)
+        if flags & libvirt.VIR_MIGRATE_POSTCOPY:
+            # libvirt leaves the post-copy phase uncapped otherwise.
+            params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH_POSTCOPY] = int(options.bandwidth_mibps)
+    return flags, params
+
+
+class MigrationRunner:
+    """One migration of `dom` (on connection `conn`, opened after the event loop started)."""
+
+    def __init__(self, conn, dom, options, poll_s=0.25, clock=time.monotonic):
+        self.conn = conn
+        self.dom = dom
+        self.options = options
+        self.poll_s = poll_s
+        self.clock = clock
+        self.start = None
+        self.events = []
+        self.history = []
+        self.iteration = 0
+        self.in_postcopy = False
+        self.switched = None
+        self.aborted = None
+        self.job_stats = None
+        self.completed = threading.Event()
+        self.call_error = None
+        self.call_done = threading.Event()
+        # Set by the event thread when the method's switch is due; acted on at once by the switcher.
+        self.switch_requested = threading.Event()
+        self.switch_requested_at = None
+
+    # -- events (libvirt's event thread: record only) --------------------------------------------
+
+    def _elapsed(self):
+        return round(self.clock() - self.start, 3)
+
+    def _on_iteration(self, _conn, _dom, iteration, _opaque):
+        self.iteration = max(self.iteration, iteration)
+        self.events.append({'t': self._elapsed(), 'event': 'pass', 'iteration': iteration})
+        if self.switch_requested_at is None and migration_monitor.switch_due(self.options.method, iteration):
+            self.switch_requested_at = iteration
+            self.switch_requested.set()
+
+    def _on_lifecycle(self, _conn, _dom, event, detail, _opaque):
+        if (event, detail) == (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, libvirt.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY):
+            self.in_postcopy = True
+        self.events.append({'t': self._elapsed(), 'event': 'lifecycle', 'type': event, 'detail': detail})
+
+    def _on_job_completed(self, _conn, _dom, stats, _opaque):
+        self.job_stats = stats
+        self.completed.set()
+
+    # -- actions (this thread) -------------------------------------------------------------------
+
+    def _migrate(self, flags, params):
+        try:
+            self.dom.migrateToURI3(self.options.dest_uri, params, flags)
+        except libvirt.libvirtError as err:
+            self.call_error = err
+        finally:
+            self.call_done.set()
+
+    def _note(self, event, **fields):
+        fields.update({'t': self._elapsed(), 'event': event})
+        self.events.append(fields)
+
+    def _switch_to_postcopy(self, why, requested_at):
+        try:
+            self.dom.migrateStartPostCopy(0)
+        except libvirt.libvirtError as err:
+            # Too early ("before the start of migration") or already over: the caller retries.
+            self._note('postcopy-switch-retry', error=err.get_error_message())
+            return False
+        self.switched = {'t': self._elapsed(), 'requested_at_pass': requested_at, 'pass': self.iteration, 'why': why}
+        self._note('postcopy-switch', requested_at_pass=requested_at, iteration=self.iteration, why=why)
+        return True
+
+    def _switcher(self):
+        """Switch the moment the event thread says the method's pass has begun."""
+        while not self.call_done.is_set():
+            if not self.switch_requested.wait(0.05) or self.switched:
+                continue
+            why = '%s switches when pass %d begins' % (self.options.method, self.switch_requested_at)
+            if not self._switch_to_postcopy(why, self.switch_requested_at):
+                time.sleep(0.05)
+
+    def _abort(self, why):
+        try:
+            self.dom.abortJob()
+            self.aborted = why
+            self._note('abort', why=why)
+        except libvirt.libvirtError as err:
+            self._note('abort-failed', error=err.get_error_message())
+
+    def _sample_progress(self):
+        try:
+            stats = self.dom.jobStats()
+        except libvirt.libvirtError:
+            return
+        remaining = stats.get('memory_remaining')
+        self.history.append(migration_monitor.Progress(
+            self._elapsed(), stats.get('memory_iteration', self.iteration),
+            remaining / MIB if remaining is not None else None))
+
+    def _watch_tick(self, downtime_set):
+        """One look at the running migration; returns whether the downtime limit is set."""
+        if not downtime_set and self.iteration >= 1:
+            # libvirt applies its own migration parameters when the job starts; set ours after.
+            try:
+                self.dom.migrateSetMaxDowntime(int(self.options.max_downtime_ms), 0)
+                self._note('downtime-limit', ms=int(self.options.max_downtime_ms))
+                downtime_set = True
+            except libvirt.libvirtError as err:
+                self._note('downtime-limit-retry', error=err.get_error_message())
+        if self.in_postcopy or self.switched or self.aborted or self.switch_requested.is_set():
+            return downtime_set
+        self._sample_progress()
+        elapsed = self.clock() - self.start
+        if elapsed >= self.options.time_budget_s:
+            self._abort('pre-copy still running after the %.0f s time budget' % self.options.time_budget_s)
+            return downtime_set
+        action, why = migration_monitor.precopy_action(
+            elapsed, self.history, self.options.postcopy_possible, self.options.precopy_budget_s)
+        if action == migration_monitor.SWITCH_TO_POSTCOPY:
+            self._switch_to_postcopy(why, self.iteration)
+        elif action == migration_monitor.ABORT:
+            self._abort(why)
+        return downtime_set
+
+    def run(self):
+        """Migrate; return the result, or raise MigrationFailed."""
+        flags, params = migration_flags(self.options)
+        callbacks = []
+        self.start = self.clock()
+        try:
+            for event_id, callback in ((libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, self._on_iteration),
+                                       (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle),
+                                       (libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_job_completed)):
+                callbacks.append(self.conn.domainEventRegisterAny(self.dom, event_id, callback, None))
+            worker = threading.Thread(target=self._migrate, args=(flags, params), name='migrate-call')
+            worker.daemon = True
+            worker.start()
+            switcher = threading.Thread(target=self._switcher, name='postcopy-switcher')
+            switcher.daemon = True
+            switcher.start()
+            downtime_set = False
+            while not self.call_done.wait(self.poll_s):
+                downtime_set = self._watch_tick(downtime_set)
+            switcher.join()
+            # The completed-job statistics come with the event (the destination has none after post-copy).
+            self.completed.wait(5.0)
+        finally:
+            for callback in callbacks:
+                try:
+                    self.conn.domainEventDeregisterAny(callback)
+                except libvirt.libvirtError:
+                    pass
+        return self._result()
+
+    def _method_used(self):
+        if self.switched is None:
+            # A hybrid (or even post-copy) request that converged before its switch was due.
+            return 'precopy'
+        return self.options.method if self.options.method != 'precopy' else 'precopy+postcopy'
+
+    def _result(self):
+        stats = self.job_stats or {}
+        result = {
+            'method_requested': self.options.method,
+            'method_used': self._method_used(),
+            'switch': self.switched,
+            'aborted': self.aborted,
+            'wall_time_s': self._elapsed(),
+            'total_time_s': stats['time_elapsed'] / 1000.0 if 'time_elapsed' in stats else None,
+            'downtime_ms': stats.get('downtime'),
+            'bytes_transferred': stats.get('data_processed'),
+            'memory_bytes_transferred': stats.get('memory_processed'),
+            'precopy_rounds': stats.get('memory_iteration'),
+            'postcopy_requests': stats.get('memory_postcopy_requests'),
+            'events': self.events,
+        }
+        if self.call_error is not None:
+            result['error'] = self.call_error.get_error_message()
+            raise MigrationFailed('migration of %s failed: %s' % (self.dom.name(), result['error']), result)
+        return result

@@ -1,0 +1,407 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: wa_migrate
+short_description: Live-migrate one VM by pre-copy, post-copy or hybrid, chosen from its workload
+version_added: 0.1.0
+description:
+  - Moves one running VM to another libvirt host, live and peer-to-peer.
+  - With O(method=auto) it first profiles the VM (see M(workload_aware.live_migration.wa_vm_facts)) and
+    takes the method the cost model predicts fastest within the downtime limit, preferring a less
+    exposed one within O(tolerance); or it runs the method given.
+  - Post-copy switches as soon as the migration runs; hybrid switches exactly when the first full
+    pre-copy pass is done (libvirt's migration-iteration event for pass 2), not on a timer. The
+    bandwidth limit applies to both phases.
+  - While pre-copy runs, the module watches its progress through libvirt's event loop and job
+    statistics. When it is not converging (no new low in remaining memory for 3 passes) or its
+    pre-copy budget is spent, it switches to post-copy if that is possible, and otherwise aborts,
+    leaving the VM running on the source. Once post-copy runs it never aborts.
+  - Refuses, before touching anything, an unknown VM, an unreachable destination, a destination
+    that is the source, one without enough free memory, post-copy where the destination cannot do
+    it or it is not allowed, and a VM with a migration already in progress.
+  - Idempotent - a VM already running on the destination and absent from the source is reported
+    unchanged.
+author:
+  - workload_aware developers (@workload-aware)
+requirements:
+  - libvirt-python
+  - lxml
+options:
+  name:
+    description: The VM (libvirt domain name).
+    type: str
+    required: true
+  uri:
+    description: libvirt URI of the source host.
+    type: str
+    default: qemu:///system
+  dest_uri:
+    description: libvirt URI of the destination as the source host reaches it (the migration is peer-to-peer).
+    type: str
+    required: true
+  dest_control_uri:
+    description:
+      - libvirt URI of the destination as this module reaches it, for the checks before and after.
+      - Defaults to O(dest_uri); differs where management and migration networks differ (as on the test bed).
+    type: str
+  method:
+    description: C(auto) profiles the VM and lets the cost model choose; or the method to use.
+    type: str
+    choices: [auto, precopy, postcopy, hybrid]
+    default: auto
+  bandwidth_mibps:
+    description: Bandwidth limit in MiB/s for both the pre-copy and the post-copy phase; 0 for none.
+    type: int
+    default: 0
+  link_mibps:
+    description: Link speed in MiB/s, for the cost model when O(bandwidth_mibps) is 0.
+    type: int
+    default: 1192
+  max_downtime_ms:
+    description: Largest acceptable pause of the VM in milliseconds (QEMU's downtime limit).
+    type: int
+    default: 300
+  time_budget_s:
+    description: Seconds after which a migration still in pre-copy is aborted (the VM stays on the source).
+    type: int
+    default: 900
+  precopy_budget_s:
+    description:
+      - Seconds the pre-copy phase may take before it counts as not converging; 0 derives it from the
+        prediction (twice the predicted pre-copy time, at least 10 s).
+    type: int
+    default: 0
+  postcopy_allowed:
+    description: Whether post-copy may be used, as the method or as the fallback of a stalled pre-copy.
+    type: bool
+    default: true
+  destination_postcopy_capable:
+    description: Whether the destination can do post-copy (userfaultfd; the P(workload_aware.live_migration.postcopy_host#role) role records it).
+    type: bool
+    default: true
+  auto_converge:
+    description:
+      - QEMU auto-converge (throttles a guest that dirties memory faster than it can be sent).
+      - C(auto) enables it when post-copy is not possible, so pre-copy is helped before it is aborted.
+    type: str
+    choices: [auto, always, never]
+    default: auto
+  compression:
+    description: Compress the migration stream (costs CPU on both hosts).
+    type: bool
+    default: false
+  parallel_connections:
+    description: Migrate over this many parallel connections; 0 for one. Pre-copy only.
+    type: int
+    default: 0
+  transport:
+    description: C(tls) encrypts the migration stream (both hosts need QEMU TLS certificates); C(plain) does not.
+    type: str
+    choices: [plain, tls]
+    default: plain
+  profile_window_s:
+    description: Seconds to profile the VM; 0 skips profiling for a fixed method (C(auto) needs at least 1).
+    type: int
+    default: 2
+  tolerance:
+    description: For C(auto), a less exposed method predicted within this fraction of the fastest is preferred.
+    type: float
+    default: 0.05
+notes:
+  - Supports check mode - it profiles and plans, and moves nothing.
+  - Long migrations can run with C(async) and C(poll), see the examples.
+'''
+
+EXAMPLES = r'''
+- name: Move web1 to hv2 by whatever the cost model finds fastest
+  workload_aware.live_migration.wa_migrate:
+    name: web1
+    uri: qemu+tls://hv1.example.com/system
+    dest_uri: qemu+tls://hv2.example.com/system
+    bandwidth_mibps: 1000
+    max_downtime_ms: 500
+  register: moved
+
+- name: Say what happened
+  ansible.builtin.debug:
+    msg: "{{ moved.method_used }} in {{ moved.total_time_s }} s, downtime {{ moved.downtime_ms }} ms: {{ moved.reason }}"
+
+- name: A large VM, by pre-copy only, in the background
+  workload_aware.live_migration.wa_migrate:
+    name: db1
+    dest_uri: qemu+tls://hv3.example.com/system
+    method: precopy
+    postcopy_allowed: false
+    time_budget_s: 3600
+  async: 4000
+  poll: 0
+  register: db1_job
+
+- name: Wait for it
+  ansible.builtin.async_status:
+    jid: "{{ db1_job.ansible_job_id }}"
+  register: db1_result
+  until: db1_result.finished
+  retries: 400
+  delay: 10
+'''
+
+RETURN = r'''
+method_chosen:
+  description: The method decided on before the migration started.
+  returned: always
+  type: str
+  sample: postcopy
+reason:
+  description: Why that method.
+  returned: always
+  type: str
+  sample: "postcopy: predicted 3.9 s, downtime 5 ms, 3.5 s in post-copy; also possible: precopy 11.1 s, hybrid 6.3 s"
+method_used:
+  description: What actually ran; C(precopy+postcopy) when a stalled pre-copy was switched.
+  returned: when a migration ran
+  type: str
+  sample: postcopy
+switch:
+  description: When the switch to post-copy happened (seconds, pass, why), or null.
+  returned: when a migration ran
+  type: dict
+total_time_s:
+  description: Migration time from the completed-job statistics.
+  returned: when a migration ran
+  type: float
+  sample: 1.97
+wall_time_s:
+  description: Time from the call to the end, as seen by the module.
+  returned: when a migration ran
+  type: float
+downtime_ms:
+  description: Time the VM was paused.
+  returned: when a migration ran
+  type: int
+  sample: 6
+bytes_transferred:
+  description: Bytes sent over the migration stream.
+  returned: when a migration ran
+  type: int
+precopy_rounds:
+  description: Pre-copy passes over memory.
+  returned: when a migration ran
+  type: int
+postcopy_requests:
+  description: Pages the destination asked for in post-copy (page faults).
+  returned: when a migration ran
+  type: int
+events:
+  description: Passes, lifecycle events, the switch and any abort, with seconds since the start.
+  returned: when a migration ran
+  type: list
+  elements: dict
+profile:
+  description: The VM's profile (see M(workload_aware.live_migration.wa_vm_facts)), when it was profiled.
+  returned: when profiled
+  type: dict
+predictions:
+  description: The cost model's predictions per method, when profiled.
+  returned: when profiled
+  type: dict
+destination_state:
+  description: The VM's state on the destination afterwards.
+  returned: always
+  type: str
+  sample: running
+vm_location:
+  description: Where the VM is (C(source), C(destination), C(both)) and in which state on each.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
+    _events, _libvirt, assessment, migration_monitor, policy, preflight, profiler, runner)
+
+
+def locate(source, destination, name):
+    """{'source': state, 'destination': state} (None where absent)."""
+    where = {}
+    for side, conn in (('source', source), ('destination', destination)):
+        dom, state = preflight.find(conn, name)
+        where[side] = preflight.describe_state(*state) if dom is not None else None
+    return where
+
+
+def plan(module, source, dom, postcopy_possible):
+    """(method, reason, profile, predictions) before the migration."""
+    params = module.params
+    method = params['method']
+    if params['profile_window_s'] == 0:
+        return method, 'method %s given; not profiled' % method, None, None
+    profiles = profiler.profile_host(source, [dom.name()], params['profile_window_s'])
+    profile = profiles[dom.name()]
+    if not profile.get('complete'):
+        if method == 'auto':
+            module.fail_json(msg='cannot profile %s to choose a method: %s' % (dom.name(), '; '.join(profile['errors'])),
+                             profile=profile)
+        return method, 'method %s given; profile incomplete' % method, profile, None
+    allowed = policy.allowed_methods(postcopy_possible)
+    link = params['bandwidth_mibps'] or params['link_mibps']
+    result = assessment.assess(profile, link, params['max_downtime_ms'], allowed, params['tolerance'])
+    if method == 'auto':
+        if result['recommended_method'] is None:
+            module.fail_json(msg='%s: %s' % (dom.name(), result['reason']), profile=profile,
+                             predictions=result['predictions'])
+        return result['recommended_method'], result['reason'], profile, result
+    return method, 'method %s given; the model predicted: %s' % (method, result['reason']), profile, result
+
+
+def options_for(params, method, assessed, postcopy_possible):
+    budget = params['precopy_budget_s']
+    if not budget:
+        predicted, first_pass = None, 60.0
+        if assessed:
+            precopy = assessed['predictions']['precopy']
+            predicted = precopy['total_s']
+            # Post-copy sends everything once: its time is one full pass.
+            first_pass = assessed['predictions']['postcopy']['total_s']
+        budget = migration_monitor.precopy_budget(predicted, first_pass)
+    auto_converge = params['auto_converge'] == 'always' or (params['auto_converge'] == 'auto' and not postcopy_possible)
+    return runner.MigrationOptions(
+        method=method, dest_uri=params['dest_uri'], bandwidth_mibps=params['bandwidth_mibps'],
+        max_downtime_ms=params['max_downtime_ms'], precopy_budget_s=budget, time_budget_s=params['time_budget_s'],
+        postcopy_possible=postcopy_possible, auto_converge=auto_converge, compression=params['compression'],
+        parallel_connections=params['parallel_connections'], tls=params['transport'] == 'tls',
+        persistent=True)
+
+
+def validate(module):
+    params = module.params
+    for key in ('bandwidth_mibps', 'precopy_budget_s', 'parallel_connections', 'profile_window_s'):
+        if params[key] < 0:
+            module.fail_json(msg='%s must not be negative, got %s' % (key, params[key]))
+    for key in ('max_downtime_ms', 'time_budget_s', 'link_mibps'):
+        if params[key] <= 0:
+            module.fail_json(msg='%s must be positive, got %s' % (key, params[key]))
+    if params['tolerance'] < 0:
+        module.fail_json(msg='tolerance must not be negative, got %s' % params['tolerance'])
+    if params['method'] == 'auto' and params['profile_window_s'] < 1:
+        module.fail_json(msg='method auto needs profile_window_s of at least 1')
+    if params['method'] in ('postcopy', 'hybrid') and not params['postcopy_allowed']:
+        module.fail_json(msg='method %s uses post-copy, but postcopy_allowed is false' % params['method'])
+    if params['parallel_connections'] and params['method'] != 'precopy':
+        module.fail_json(msg='parallel_connections works with pre-copy only (QEMU has no parallel post-copy)')
+    control = params['dest_control_uri'] or params['dest_uri']
+    if control == params['uri'] or params['dest_uri'] == params['uri']:
+        module.fail_json(msg='the destination URI is the source URI (%s)' % params['uri'])
+
+
+def run(module):
+    params = module.params
+    name = params['name']
+    # Before any connection: the connections must deliver events to this loop.
+    _events.ensure_event_loop()
+    try:
+        source = _libvirt.open_connection(params['uri'])
+    except _libvirt.LibvirtUnavailable as err:
+        module.fail_json(msg='source: %s' % err)
+    try:
+        destination = _libvirt.open_connection(params['dest_control_uri'] or params['dest_uri'])
+    except _libvirt.LibvirtUnavailable as err:
+        module.fail_json(msg='destination unreachable: %s' % err)
+
+    try:
+        preflight.check_distinct_hosts(source, destination)
+    except preflight.PreflightError as err:
+        module.fail_json(msg=str(err))
+    where = locate(source, destination, name)
+    if where['source'] is None:
+        if where['destination'] == 'running':
+            module.exit_json(changed=False, method_chosen=None, reason='%s already runs on the destination' % name,
+                             destination_state='running', vm_location=where)
+        module.fail_json(msg='no VM named %s on the source (%s)%s' % (
+            name, params['uri'], '' if where['destination'] is None else
+            '; it is %s on the destination' % where['destination']), vm_location=where)
+    if where['destination'] is not None:
+        module.fail_json(msg='%s exists on both hosts (source: %s, destination: %s); not touching it'
+                         % (name, where['source'], where['destination']), vm_location=where)
+
+    dom, _state = preflight.find(source, name)
+    postcopy_possible = params['postcopy_allowed'] and params['destination_postcopy_capable']
+    try:
+        preflight.check_can_migrate(source, destination, dom, params['method'] in ('postcopy', 'hybrid'),
+                                    params['destination_postcopy_capable'])
+        method, reason, profile, assessed = plan(module, source, dom, postcopy_possible)
+    except (preflight.PreflightError, profiler.ProfileError) as err:
+        module.fail_json(msg='%s: %s' % (name, err), vm_location=where)
+
+    decision = dict(method_chosen=method, reason=reason, vm_location=where)
+    if profile is not None:
+        decision['profile'] = profile
+    if assessed is not None:
+        decision['predictions'] = assessed['predictions']
+    if module.check_mode:
+        module.exit_json(changed=True, destination_state=None, **decision)
+
+    migration = runner.MigrationRunner(source, dom, options_for(params, method, assessed, postcopy_possible))
+    try:
+        result = migration.run()
+    except runner.MigrationFailed as err:
+        where = locate(source, destination, name)
+        decision['vm_location'] = where
+        err.details.update(decision)
+        err.details['destination_state'] = where['destination']
+        module.fail_json(msg='%s; the VM is %s' % (err, ', '.join('%s on the %s' % (state, side)
+                                                                  for side, state in where.items() if state)),
+                         **err.details)
+    where = locate(source, destination, name)
+    result.update(decision)
+    result['vm_location'] = where
+    result['destination_state'] = where['destination']
+    if where['destination'] != 'running':
+        module.fail_json(msg='%s: migration returned, but the VM is %s on the destination' % (name, where['destination']),
+                         **result)
+    module.exit_json(changed=True, **result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            uri=dict(type='str', default='qemu:///system'),
+            dest_uri=dict(type='str', required=True),
+            dest_control_uri=dict(type='str'),
+            method=dict(type='str', default='auto', choices=['auto', 'precopy', 'postcopy', 'hybrid']),
+            bandwidth_mibps=dict(type='int', default=0),
+            link_mibps=dict(type='int', default=1192),
+            max_downtime_ms=dict(type='int', default=300),
+            time_budget_s=dict(type='int', default=900),
+            precopy_budget_s=dict(type='int', default=0),
+            postcopy_allowed=dict(type='bool', default=True),
+            destination_postcopy_capable=dict(type='bool', default=True),
+            auto_converge=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
+            compression=dict(type='bool', default=False),
+            parallel_connections=dict(type='int', default=0),
+            transport=dict(type='str', default='plain', choices=['plain', 'tls']),
+            profile_window_s=dict(type='int', default=2),
+            tolerance=dict(type='float', default=0.05),
+        ),
+        supports_check_mode=True,
+    )
+    if _libvirt.libvirt is None:
+        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=_libvirt.LIBVIRT_IMPORT_ERROR)
+    if preflight.etree is None:
+        module.fail_json(msg=missing_required_lib('lxml'), exception=preflight.LXML_IMPORT_ERROR)
+    validate(module)
+    run(module)
+
+
+if __name__ == '__main__':
+    main()

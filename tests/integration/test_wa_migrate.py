@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+"""wa_migrate moves each benchmark VM by each method between the two hosts and
+back, and the VM's own memory verification passes on each destination; it
+plans without moving in check mode, reports a VM already moved as unchanged,
+refuses bad requests before touching anything, and never loses a VM whose
+pre-copy cannot converge."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import libvirt
+import pytest
+
+from testbed_helpers import HOSTS, assert_healthy_after, current_host, latest_seq, other_host as other, run_module, where_is
+
+WORKLOADS = ['wa-idle', 'wa-cpu', 'wa-read', 'wa-write', 'wa-net']
+METHODS = ['precopy', 'postcopy', 'hybrid', 'auto']
+BANDWIDTH_MIBPS = 80
+RUNNING = libvirt.VIR_DOMAIN_RUNNING
+
+
+def migrate(vm, source, dest, check=False, **args):
+    request = dict(name=vm, uri=HOSTS[source].uri, dest_uri=HOSTS[dest].migration_uri,
+                   dest_control_uri=HOSTS[dest].uri, bandwidth_mibps=BANDWIDTH_MIBPS)
+    request.update(args)
+    return run_module(source, 'wa_migrate', request, check=check)
+
+
+def move_and_check(vm, source, dest, method):
+    seq = latest_seq(vm)
+    result = migrate(vm, source, dest, method=method)
+    assert not result.get('failed'), result.get('msg')
+    assert result['changed'] is True
+    assert where_is(vm) == {dest: RUNNING}
+    assert result['destination_state'] == 'running'
+    assert result['total_time_s'] > 0 and result['bytes_transferred'] > 0
+    if method == 'auto':
+        assert result['method_chosen'] in ('precopy', 'postcopy', 'hybrid')
+        assert result['reason'].startswith(result['method_chosen'] + ':')
+    else:
+        assert result['method_chosen'] == method
+    passes = [e['iteration'] for e in result['events'] if e['event'] == 'pass']
+    assert passes and passes[0] == 1
+    chosen, switch = result['method_chosen'], result['switch']
+    if chosen == 'precopy':
+        assert switch is None and result['method_used'] == 'precopy'
+    else:
+        # Switched when pass 1 (post-copy) or pass 2 (hybrid) began, per the event log.
+        due = 1 if chosen == 'postcopy' else 2
+        assert switch['requested_at_pass'] == due, result['events']
+        kinds = [(e['event'], e.get('iteration')) for e in result['events']]
+        assert kinds.index(('pass', due)) < [kind[0] for kind in kinds].index('postcopy-switch'), result['events']
+        assert result['method_used'] == chosen
+    assert_healthy_after(vm, seq)
+    return result
+
+
+@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('vm', WORKLOADS)
+def test_each_workload_by_each_method_there_and_back(testbed, vm, method):
+    home = current_host(vm)
+    there = move_and_check(vm, home, other(home), method)
+    back = move_and_check(vm, other(home), home, method)
+    print('%s %s: there %s %.2f s %s ms, back %s %.2f s %s ms' % (
+        vm, method, there['method_used'], there['total_time_s'], there['downtime_ms'],
+        back['method_used'], back['total_time_s'], back['downtime_ms']))
+
+
+def test_check_mode_plans_and_moves_nothing(testbed):
+    home = current_host('wa-write')
+    result = migrate('wa-write', home, other(home), check=True)
+    assert not result.get('failed'), result.get('msg')
+    assert result['changed'] is True
+    assert result['method_chosen'] in ('precopy', 'postcopy', 'hybrid')
+    assert set(result['predictions']) == {'precopy', 'postcopy', 'hybrid'}
+    assert where_is('wa-write') == {home: RUNNING}
+
+
+def test_a_vm_already_on_the_destination_is_unchanged(testbed):
+    home = current_host('wa-idle')
+    # Asked to move it from the host it is not on, to the host it is on.
+    result = migrate('wa-idle', other(home), home, method='precopy')
+    assert not result.get('failed'), result.get('msg')
+    assert result['changed'] is False
+    assert where_is('wa-idle') == {home: RUNNING}
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(name='no-such-vm'), 'no VM named no-such-vm'),
+    (dict(method='teleport'), 'value of method must be one of'),
+    (dict(bandwidth_mibps=-5), 'bandwidth_mibps must not be negative'),
+    (dict(max_downtime_ms=0), 'max_downtime_ms must be positive'),
+    (dict(method='postcopy', postcopy_allowed=False), 'postcopy_allowed is false'),
+    (dict(method='hybrid', destination_postcopy_capable=False), 'cannot do post-copy'),
+    (dict(dest_control_uri='qemu+unix:///system?socket=/nonexistent'), 'destination unreachable'),
+    (dict(uri='qemu+unix:///system?socket=/nonexistent'), 'source: cannot connect'),
+    ('to-itself', 'the destination is the source host itself'),
+])
+def test_bad_requests_are_refused_before_anything_moves(testbed, args, message):
+    home = current_host('wa-cpu')
+    seq = latest_seq('wa-cpu')
+    if args == 'to-itself':
+        # Another spelling of the same host's URI: caught by its host UUID.
+        args = dict(dest_uri=HOSTS[home].migration_uri,
+                    dest_control_uri=HOSTS[home].uri.replace('/run/libvirt-sock', '/run/../run/libvirt-sock'))
+    result = migrate('wa-cpu', home, other(home), **args)
+    assert result.get('failed'), result
+    assert message in result['msg']
+    assert where_is('wa-cpu') == {home: RUNNING}
+    assert_healthy_after('wa-cpu', seq)
+
+
+def test_precopy_that_cannot_converge_falls_back_to_postcopy(testbed):
+    # 40 MiB/s of writes over a 20 MiB/s link: pre-copy never converges.
+    home = current_host('wa-write')
+    seq = latest_seq('wa-write')
+    result = migrate('wa-write', home, other(home), method='precopy', bandwidth_mibps=20, precopy_budget_s=60)
+    assert not result.get('failed'), result.get('msg')
+    assert result['method_used'] == 'precopy+postcopy'
+    assert 'not converging' in result['switch']['why']
+    assert where_is('wa-write') == {other(home): RUNNING}
+    assert_healthy_after('wa-write', seq)
+
+
+def test_precopy_that_cannot_converge_without_postcopy_is_aborted_and_the_vm_stays(testbed):
+    home = current_host('wa-write')
+    seq = latest_seq('wa-write')
+    result = migrate('wa-write', home, other(home), method='precopy', bandwidth_mibps=20, postcopy_allowed=False,
+                     auto_converge='never', precopy_budget_s=60)
+    assert result.get('failed')
+    assert 'keeps running on the source' in result['aborted']
+    assert result['vm_location'] == {'source': 'running', 'destination': None}
+    assert where_is('wa-write') == {home: RUNNING}
+    assert_healthy_after('wa-write', seq)
