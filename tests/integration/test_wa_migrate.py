@@ -61,9 +61,10 @@ def test_each_workload_by_each_method_there_and_back(testbed, vm, method):
     home = current_host(vm)
     there = move_and_check(vm, home, other(home), method)
     back = move_and_check(vm, other(home), home, method)
-    print('%s %s: there %s %.2f s %s ms, back %s %.2f s %s ms' % (
-        vm, method, there['method_used'], there['total_time_s'], there['downtime_ms'],
-        back['method_used'], back['total_time_s'], back['downtime_ms']))
+    for leg, result in (('there', there), ('back', back)):
+        print('RESULT %s %s %s: used %s, %.2f s, downtime %s ms, %.1f MiB, %s passes, %s page requests' % (
+            vm, method, leg, result['method_used'], result['total_time_s'], result['downtime_ms'],
+            result['bytes_transferred'] / 1048576.0, result['precopy_rounds'], result['postcopy_requests']))
 
 
 def test_check_mode_plans_and_moves_nothing(testbed):
