@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import json
+import os
 import threading
 import time
 
@@ -34,6 +36,8 @@ MigrationOptions = collections.namedtuple('MigrationOptions', [
     'parallel_connections',  # 0: one connection
     'tls',
     'persistent',            # define on the destination, undefine on the source
+    'progress_file',         # append a JSON line of progress about every second (None: don't)
+    'stop_file',             # when it exists, a pre-copy is aborted (None: no such file)
 ])
 
 
@@ -94,6 +98,7 @@ class MigrationRunner:
         # Set by the event thread when the method's switch is due; acted on at once by the switcher.
         self.switch_requested = threading.Event()
         self.switch_requested_at = None
+        self.last_progress = None
 
     # -- events (libvirt's event thread: record only) --------------------------------------------
 
@@ -167,6 +172,24 @@ class MigrationRunner:
         self.history.append(migration_monitor.Progress(
             self._elapsed(), stats.get('memory_iteration', self.iteration),
             remaining / MIB if remaining is not None else None))
+        self._report_progress(stats)
+
+    def _report_progress(self, stats):
+        """One JSON line for operators (`tail -f`), at most once a second."""
+        if not self.options.progress_file or (self.last_progress and self.clock() - self.last_progress < 1.0):
+            return
+        self.last_progress = self.clock()
+        remaining = stats.get('memory_remaining')
+        speed = stats.get('memory_bps') or 0
+        line = {
+            'time': time.strftime('%H:%M:%S'), 'vm': self.dom.name(), 'elapsed_s': self._elapsed(),
+            'phase': 'post-copy' if (self.in_postcopy or self.switched) else 'pre-copy',
+            'pass': stats.get('memory_iteration', self.iteration),
+            'remaining_mib': round(remaining / MIB, 1) if remaining is not None else None,
+            'eta_s': round(remaining / float(speed), 1) if remaining is not None and speed else None,
+        }
+        with open(self.options.progress_file, 'a') as progress:
+            progress.write(json.dumps(line, sort_keys=True) + '\n')
 
     def _watch_tick(self, downtime_set):
         """One look at the running migration; returns whether the downtime limit is set."""
@@ -179,9 +202,17 @@ class MigrationRunner:
             except libvirt.libvirtError as err:
                 self._note('downtime-limit-retry', error=err.get_error_message())
         if self.in_postcopy or self.switched or self.aborted or self.switch_requested.is_set():
+            if self.options.progress_file and not self.aborted:
+                try:
+                    self._report_progress(self.dom.jobStats())
+                except libvirt.libvirtError:
+                    pass
             return downtime_set
         self._sample_progress()
         elapsed = self.clock() - self.start
+        if self.options.stop_file and os.path.exists(self.options.stop_file):
+            self._abort('the operator asked to stop (%s exists)' % self.options.stop_file)
+            return downtime_set
         if elapsed >= self.options.time_budget_s:
             self._abort('pre-copy still running after the %.0f s time budget' % self.options.time_budget_s)
             return downtime_set

@@ -115,6 +115,16 @@ options:
     description: For C(auto), a less exposed method predicted within this fraction of the fastest is preferred.
     type: float
     default: 0.05
+  progress_file:
+    description:
+      - Append a JSON line about every second - VM, phase, pass, memory remaining, estimated seconds left - so an
+        operator can C(tail -f) it.
+    type: path
+  stop_file:
+    description:
+      - While pre-copy runs, if this file exists the migration is aborted and the VM keeps running on the source.
+        A migration already in post-copy always finishes.
+    type: path
 notes:
   - Supports check mode - it profiles and plans, and moves nothing.
   - Long migrations can run with C(async) and C(poll), see the examples.
@@ -279,7 +289,7 @@ def options_for(params, method, assessed, postcopy_possible):
         max_downtime_ms=params['max_downtime_ms'], precopy_budget_s=budget, time_budget_s=params['time_budget_s'],
         postcopy_possible=postcopy_possible, auto_converge=auto_converge, compression=params['compression'],
         parallel_connections=params['parallel_connections'], tls=params['transport'] == 'tls',
-        persistent=True)
+        persistent=True, progress_file=params['progress_file'], stop_file=params['stop_file'])
 
 
 def validate(module):
@@ -392,6 +402,8 @@ def main():
             transport=dict(type='str', default='plain', choices=['plain', 'tls']),
             profile_window_s=dict(type='int', default=2),
             tolerance=dict(type='float', default=0.05),
+            progress_file=dict(type='path'),
+            stop_file=dict(type='path'),
         ),
         supports_check_mode=True,
     )

@@ -22,7 +22,7 @@ libvirt.registerErrorHandler(_quiet, None)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-INVENTORIES = [os.path.join(REPO, 'playbooks', 'inventories', 'testbed')]
+INVENTORIES = [os.path.join(REPO, 'playbooks', 'inventories', 'testbed'), os.path.join(HERE, 'inventory.yml')]
 CONSOLE_DIR = '/var/lib/wa-benchmark/console'
 NETNS = 'wa-testbed'
 
@@ -36,14 +36,21 @@ class Host:
         self.migration_uri = 'qemu+tcp://%s/system' % address
 
 
-HOSTS = {'hv1': Host('hv1', '127.0.1.1'), 'hv2': Host('hv2', '127.0.2.1')}
+HOSTS = {'hv1': Host('hv1', '127.0.1.1'), 'hv2': Host('hv2', '127.0.2.1'), 'hv3': Host('hv3', '127.0.3.1')}
 
 
-def run_playbook(name):
+def run_playbook(name, *args, **kwargs):
+    """Run a playbook of the collection against the test bed; returns its output (check=False: any exit code)."""
     command = ['ansible-playbook']
     for inventory in INVENTORIES:
         command += ['-i', inventory]
-    subprocess.check_call(command + [os.path.join(REPO, 'playbooks', name)])
+    command += [os.path.join(REPO, 'playbooks', name)] + list(args)
+    completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                               check=False)
+    print(completed.stdout)
+    if kwargs.get('check', True) and completed.returncode != 0:
+        raise AssertionError('%s failed (exit %d)' % (name, completed.returncode))
+    return completed
 
 
 def console_log(vm_name):
@@ -136,4 +143,5 @@ def current_host(vm_name):
 
 
 def other_host(host):
+    """hv1 and hv2 trade VMs; hv3 sends its VMs to hv1."""
     return 'hv2' if host == 'hv1' else 'hv1'

@@ -12,7 +12,8 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils impo
 def options(**overrides):
     values = dict(method='precopy', dest_uri='qemu+tcp://127.0.2.1/system', bandwidth_mibps=50, max_downtime_ms=300,
                   precopy_budget_s=30, time_budget_s=900, postcopy_possible=False, auto_converge=False,
-                  compression=False, parallel_connections=0, tls=False, persistent=True)
+                  compression=False, parallel_connections=0, tls=False, persistent=True,
+                  progress_file=None, stop_file=None)
     values.update(overrides)
     return runner.MigrationOptions(**values)
 

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan the evacuation of a failing host: a destination, a method and a
+place in line for each of its VMs.
+
+Pure Python, no libvirt.
+
+* Order: shortest predicted migration first.  With one migration link shared
+  by all VMs the time until the last VM is safe is about the sum of their
+  migration times whatever the order, but shortest-first makes the average
+  time until a VM is safe the least (the shortest-processing-time rule), so
+  most VMs are safe soonest.
+* Destination: among the hosts that share the failing host's storage, have
+  the VM's memory free (plus headroom) and enough vCPUs, the one with the most
+  memory left afterwards (worst fit), which spreads the load.  Hosts that can
+  do post-copy are preferred for VMs whose method needs it; elsewhere those
+  VMs go by pre-copy.
+* A VM that fits nowhere is left behind, with the reason, and does not stop
+  the others.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+
+VmToMove = collections.namedtuple('VmToMove', [
+    'name', 'memory_mib', 'vcpus',
+    'method',             # recommended method, or None when no safe method was found
+    'predicted_s',        # predicted migration time of that method (None: unknown)
+    'precopy_s',          # predicted pre-copy time, if the VM must fall back to pre-copy
+    'reason',             # why that method (or why none)
+])
+
+Destination = collections.namedtuple('Destination', [
+    'name', 'free_memory_mib', 'free_vcpus', 'postcopy_capable', 'storage',
+])
+
+POSTCOPY_METHODS = ('postcopy', 'hybrid')
+# Used when a VM could not be profiled: long enough to go last.
+UNKNOWN_DURATION_S = 3600.0
+
+
+def _duration(vm):
+    return vm.predicted_s if vm.predicted_s is not None else UNKNOWN_DURATION_S
+
+
+def _fits(vm, host, headroom_mib, vcpu_ratio):
+    return (host['free_memory_mib'] >= vm.memory_mib + headroom_mib
+            and host['free_vcpus'] * vcpu_ratio >= vm.vcpus)
+
+
+def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256, vcpu_ratio=1.0):
+    """Return {'moves': [...], 'left_behind': [...], 'predicted_total_s': float}.
+
+    `destinations` must not contain the failing host; `storage` is the failing
+    host's shared storage: only hosts with the same can take its VMs.
+    """
+    if concurrency < 1:
+        raise ValueError('concurrency must be at least 1, got %r' % (concurrency,))
+    hosts = dict((d.name, {'free_memory_mib': float(d.free_memory_mib), 'free_vcpus': float(d.free_vcpus),
+                           'postcopy_capable': bool(d.postcopy_capable), 'storage': d.storage})
+                 for d in destinations)
+    moves, left_behind = [], []
+    for vm in sorted(vms, key=lambda v: (_duration(v), v.name)):
+        if vm.method is None:
+            left_behind.append({'vm': vm.name, 'reason': vm.reason or 'no safe migration method'})
+            continue
+        candidates = [(name, host) for name, host in sorted(hosts.items())
+                      if host['storage'] == storage and _fits(vm, host, headroom_mib, vcpu_ratio)]
+        if not candidates:
+            left_behind.append({'vm': vm.name, 'reason': 'no host with the same storage has %d MiB and %d vCPUs free'
+                                % (vm.memory_mib + headroom_mib, vm.vcpus)})
+            continue
+        method, duration, note = vm.method, _duration(vm), None
+        if method in POSTCOPY_METHODS:
+            capable = [c for c in candidates if c[1]['postcopy_capable']]
+            if capable:
+                candidates = capable
+            elif vm.precopy_s is not None:
+                method, duration = 'precopy', vm.precopy_s
+                note = 'no destination with room can do post-copy; pre-copy instead'
+            else:
+                left_behind.append({'vm': vm.name, 'reason': '%s needs post-copy (pre-copy does not converge) and no '
+                                    'destination with room can do it' % vm.name})
+                continue
+        name, host = max(candidates, key=lambda c: (c[1]['free_memory_mib'] - vm.memory_mib, c[0]))
+        host['free_memory_mib'] -= vm.memory_mib
+        host['free_vcpus'] -= vm.vcpus
+        moves.append({'vm': vm.name, 'destination': name, 'method': method, 'predicted_s': round(duration, 2),
+                      'reason': note or vm.reason})
+    _schedule(moves, concurrency)
+    total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
+    return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2)}
+
+
+def _schedule(moves, concurrency):
+    """Number the moves and predict when each VM is safe.
+
+    `concurrency` migrations share the link, so each runs about `concurrency`
+    times slower than alone; a move starts when a slot frees.
+    """
+    slots = [0.0] * concurrency
+    for order, move in enumerate(moves, start=1):
+        slot = min(range(concurrency), key=lambda i: slots[i])
+        slots[slot] += move['predicted_s'] * concurrency
+        move['order'] = order
+        move['predicted_safe_at_s'] = round(slots[slot], 2)

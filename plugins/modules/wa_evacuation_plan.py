@@ -1,0 +1,164 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: wa_evacuation_plan
+short_description: Plan the evacuation of a failing host - destination, method and order per VM
+version_added: 0.1.0
+description:
+  - Takes the VM profiles of a failing host (the C(wa_vm_profiles) fact of
+    M(workload_aware.live_migration.wa_vm_facts)) and the capacity of the other hypervisors, and
+    returns, per VM, a destination, the migration method and its place in line, with the predicted
+    time at which the VM is safe.
+  - Order is shortest predicted migration first; a destination must share the failing host's
+    storage and have the VM's memory (plus headroom) and vCPUs free; among those the one with the most
+    memory left is taken, which spreads the load. VMs whose method needs post-copy go to hosts that
+    can do it, or else by pre-copy.
+  - A VM that fits nowhere, or that has no safe method, is listed in RV(left_behind) with the reason.
+  - Pure computation; it touches no host.
+author:
+  - workload_aware developers (@workload-aware)
+options:
+  profiles:
+    description: The C(wa_vm_profiles) fact of the failing host.
+    type: dict
+    required: true
+  destinations:
+    description: The hosts that may take VMs (never the failing host).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Inventory name.
+        type: str
+        required: true
+      free_memory_mib:
+        description: Free memory.
+        type: int
+        required: true
+      free_vcpus:
+        description: vCPUs the host can still give.
+        type: int
+        required: true
+      postcopy_capable:
+        description: Whether the host can do post-copy.
+        type: bool
+        default: false
+      storage:
+        description: Identifier of the host's shared storage.
+        type: str
+        required: true
+  storage:
+    description: Identifier of the failing host's shared storage.
+    type: str
+    required: true
+  concurrency:
+    description: Migrations run at once (they share the migration link).
+    type: int
+    default: 1
+  headroom_mib:
+    description: Memory each destination keeps free beyond what its new VMs take.
+    type: int
+    default: 256
+  vcpu_ratio:
+    description: vCPU overcommit allowed on destinations (1.0 is none).
+    type: float
+    default: 1.0
+notes:
+  - Supports check mode.
+'''
+
+EXAMPLES = r'''
+- name: Plan where each VM of the failing host goes
+  workload_aware.live_migration.wa_evacuation_plan:
+    profiles: "{{ ansible_facts.wa_vm_profiles }}"
+    destinations:
+      - {name: hv2, free_memory_mib: 60000, free_vcpus: 40, postcopy_capable: true, storage: nfs-a}
+      - {name: hv3, free_memory_mib: 12000, free_vcpus: 8, postcopy_capable: false, storage: nfs-a}
+    storage: nfs-a
+  register: plan
+'''
+
+RETURN = r'''
+moves:
+  description: The migrations to run, in order.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {order: 1, vm: wa-idle, destination: hv2, method: precopy, predicted_s: 2.1, predicted_safe_at_s: 2.1,
+       reason: "precopy: predicted 2.1 s, downtime 5 ms"}
+left_behind:
+  description: VMs that cannot be moved, with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {vm: big-db, reason: "no host with the same storage has 65792 MiB and 16 vCPUs free"}
+predicted_total_s:
+  description: Predicted time until the last VM is safe.
+  returned: always
+  type: float
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import planner
+
+
+def vm_to_move(name, entry):
+    profile = entry.get('profile', {})
+    method = entry.get('recommended_method')
+    predictions = entry.get('predictions') or {}
+    predicted = predictions.get(method, {}).get('total_s') if method else None
+    return planner.VmToMove(
+        name=name,
+        memory_mib=int(profile.get('memory_mib') or 0),
+        vcpus=int(profile.get('vcpus') or 1),
+        method=method,
+        predicted_s=predicted,
+        precopy_s=predictions.get('precopy', {}).get('total_s'),
+        reason=entry.get('reason'),
+    )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            profiles=dict(type='dict', required=True),
+            destinations=dict(type='list', elements='dict', required=True, options=dict(
+                name=dict(type='str', required=True),
+                free_memory_mib=dict(type='int', required=True),
+                free_vcpus=dict(type='int', required=True),
+                postcopy_capable=dict(type='bool', default=False),
+                storage=dict(type='str', required=True),
+            )),
+            storage=dict(type='str', required=True),
+            concurrency=dict(type='int', default=1),
+            headroom_mib=dict(type='int', default=256),
+            vcpu_ratio=dict(type='float', default=1.0),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    vms = [vm_to_move(name, entry) for name, entry in sorted(params['profiles'].items())]
+    destinations = [planner.Destination(d['name'], d['free_memory_mib'], d['free_vcpus'], d['postcopy_capable'],
+                                        d['storage']) for d in params['destinations']]
+    try:
+        plan = planner.plan_evacuation(vms, destinations, params['storage'], params['concurrency'],
+                                       params['headroom_mib'], params['vcpu_ratio'])
+    except ValueError as err:
+        module.fail_json(msg=str(err))
+    module.exit_json(changed=False, **plan)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+"""evacuate.yml empties a failing host of five VMs of mixed workloads onto
+two other hosts; every VM runs elsewhere and reports healthy; check mode
+moves nothing; a second run is a no-op."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+import libvirt
+
+from testbed_helpers import HOSTS, assert_healthy_after, current_host, latest_seq, run_module, run_playbook, where_is
+
+VMS = ['wa-idle', 'wa-cpu', 'wa-read', 'wa-write', 'wa-net']
+STATUS_FILE = '/tmp/wa-evacuate-hv1.log'
+
+
+def gather_on_hv1():
+    """Bring every benchmark VM home to hv1 (earlier tests may have moved them)."""
+    for vm in VMS:
+        host = current_host(vm)
+        if host != 'hv1':
+            result = run_module(host, 'wa_migrate', dict(
+                name=vm, uri=HOSTS[host].uri, dest_uri=HOSTS['hv1'].migration_uri, dest_control_uri=HOSTS['hv1'].uri,
+                method='precopy', profile_window_s=0))
+            assert not result.get('failed'), result.get('msg')
+    assert all(current_host(vm) == 'hv1' for vm in VMS)
+
+
+def test_evacuate_a_failing_host(testbed):
+    gather_on_hv1()
+
+    planned = run_playbook('evacuate.yml', '-l', 'hv1', '--check')
+    assert 'wa-write -> hv' in planned.stdout, 'check mode shows the plan'
+    assert all(current_host(vm) == 'hv1' for vm in VMS), 'check mode moved a VM'
+
+    seqs = dict((vm, latest_seq(vm)) for vm in VMS)
+    if os.path.exists(STATUS_FILE):
+        os.remove(STATUS_FILE)
+    run_playbook('evacuate.yml', '-l', 'hv1')
+    for vm in VMS:
+        where = where_is(vm)
+        assert list(where.values()) == [libvirt.VIR_DOMAIN_RUNNING] and list(where) != ['hv1'], '%s: %s' % (vm, where)
+        assert_healthy_after(vm, seqs[vm])
+    # Both destinations took VMs (worst-fit spreads them).
+    assert set(current_host(vm) for vm in VMS) == {'hv2', 'hv3'}
+    with open(STATUS_FILE) as status:
+        progress = [json.loads(line) for line in status if line.strip()]
+    assert set(line['vm'] for line in progress) <= set(VMS) and progress, 'progress was reported'
+    assert all('remaining_mib' in line and 'phase' in line for line in progress)
+
+    placement = dict((vm, current_host(vm)) for vm in VMS)
+    again = run_playbook('evacuate.yml', '-l', 'hv1')
+    assert re.search(r'hv1\s*:\s*ok=\d+\s+changed=0\s', again.stdout), 'a second evacuation changed something'
+    assert dict((vm, current_host(vm)) for vm in VMS) == placement

@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import random
+
+import pytest
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import planner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.planner import Destination, VmToMove
+
+
+def vm(name, seconds, memory=256, method='precopy', precopy_s=None, vcpus=1):
+    return VmToMove(name, memory, vcpus, method, seconds, precopy_s if precopy_s is not None else seconds, 'why')
+
+
+def host(name, memory=4096, vcpus=8, postcopy=True, storage='nfs://a'):
+    return Destination(name, memory, vcpus, postcopy, storage)
+
+
+def test_shortest_first_and_safe_times_add_up_on_one_link():
+    result = planner.plan_evacuation([vm('slow', 9.0), vm('fast', 1.0), vm('mid', 3.0)], [host('hv2')], 'nfs://a')
+    assert [m['vm'] for m in result['moves']] == ['fast', 'mid', 'slow']
+    assert [m['predicted_safe_at_s'] for m in result['moves']] == [1.0, 4.0, 13.0]
+    assert [m['order'] for m in result['moves']] == [1, 2, 3]
+    assert result['predicted_total_s'] == 13.0
+    assert result['left_behind'] == []
+
+
+def test_concurrent_migrations_share_the_link():
+    result = planner.plan_evacuation([vm('a', 2.0), vm('b', 2.0)], [host('hv2')], 'nfs://a', concurrency=2)
+    assert [m['predicted_safe_at_s'] for m in result['moves']] == [4.0, 4.0]
+
+
+def test_worst_fit_spreads_the_load():
+    vms = [vm('v%d' % i, 1.0 + i, memory=1024) for i in range(4)]
+    result = planner.plan_evacuation(vms, [host('hv2', memory=4096), host('hv3', memory=4096)], 'nfs://a',
+                                     headroom_mib=0)
+    placed = [m['destination'] for m in result['moves']]
+    assert placed.count('hv2') == 2 and placed.count('hv3') == 2
+
+
+def test_only_hosts_with_the_same_storage_and_room_take_a_vm():
+    result = planner.plan_evacuation(
+        [vm('big', 1.0, memory=8192), vm('small', 2.0)],
+        [host('other-storage', memory=65536, storage='nfs://b'), host('hv2', memory=4096)], 'nfs://a')
+    assert [m['vm'] for m in result['moves']] == ['small']
+    assert result['moves'][0]['destination'] == 'hv2'
+    assert result['left_behind'][0]['vm'] == 'big'
+    assert 'same storage' in result['left_behind'][0]['reason']
+
+
+def test_headroom_and_vcpus_count():
+    assert not planner.plan_evacuation([vm('a', 1.0, memory=3900)], [host('hv2', memory=4096)], 'nfs://a')['moves']
+    assert not planner.plan_evacuation([vm('a', 1.0, vcpus=4)], [host('hv2', vcpus=2)], 'nfs://a')['moves']
+    overcommitted = planner.plan_evacuation([vm('a', 1.0, vcpus=4)], [host('hv2', vcpus=2)], 'nfs://a', vcpu_ratio=2.0)
+    assert overcommitted['moves']
+
+
+def test_postcopy_vms_prefer_capable_hosts_and_fall_back_to_precopy():
+    capable = planner.plan_evacuation([vm('w', 2.0, method='postcopy', precopy_s=9.0)],
+                                      [host('plain', memory=65536, postcopy=False), host('uffd', memory=2048)],
+                                      'nfs://a')
+    assert capable['moves'][0]['destination'] == 'uffd' and capable['moves'][0]['method'] == 'postcopy'
+    fallback = planner.plan_evacuation([vm('w', 2.0, method='postcopy', precopy_s=9.0)],
+                                       [host('plain', postcopy=False)], 'nfs://a')
+    assert fallback['moves'][0]['method'] == 'precopy' and fallback['moves'][0]['predicted_s'] == 9.0
+    stuck = planner.plan_evacuation([VmToMove('hot', 256, 1, 'postcopy', 2.0, None, 'x')],
+                                    [host('plain', postcopy=False)], 'nfs://a')
+    assert stuck['left_behind'][0]['vm'] == 'hot'
+
+
+def test_unprofiled_or_unmovable_vms_are_reported_not_fatal():
+    result = planner.plan_evacuation([VmToMove('odd', 256, 1, None, None, None, 'profile incomplete: gone'),
+                                      vm('ok', 1.0)], [host('hv2')], 'nfs://a')
+    assert [m['vm'] for m in result['moves']] == ['ok']
+    assert result['left_behind'] == [{'vm': 'odd', 'reason': 'profile incomplete: gone'}]
+    with pytest.raises(ValueError):
+        planner.plan_evacuation([], [host('hv2')], 'nfs://a', concurrency=0)
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_plans_fleets_of_ten_hosts_and_fifty_vms_within_capacity(seed):
+    rng = random.Random(seed)
+    vms = [vm('vm%02d' % i, rng.uniform(0.5, 60), memory=rng.choice([512, 1024, 2048, 4096]),
+              method=rng.choice(['precopy', 'postcopy', 'hybrid']), vcpus=rng.choice([1, 2, 4])) for i in range(50)]
+    hosts = [host('hv%02d' % i, memory=rng.choice([16384, 32768]), vcpus=32, postcopy=rng.random() < 0.7)
+             for i in range(9)]
+    result = planner.plan_evacuation(vms, hosts, 'nfs://a')
+    assert len(result['moves']) + len(result['left_behind']) == 50
+    by_host = {}
+    for move in result['moves']:
+        by_host[move['destination']] = by_host.get(move['destination'], 0) + next(
+            v.memory_mib for v in vms if v.name == move['vm'])
+    for h in hosts:
+        assert by_host.get(h.name, 0) <= h.free_memory_mib
+    assert [m['order'] for m in result['moves']] == list(range(1, len(result['moves']) + 1))
+    safe = [m['predicted_safe_at_s'] for m in result['moves']]
+    assert safe == sorted(safe)
