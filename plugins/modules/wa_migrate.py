@@ -237,16 +237,8 @@ vm_location:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, assessment, migration_monitor, policy, preflight, profiler, runner)
-
-
-def locate(source, destination, name):
-    """{'source': state, 'destination': state} (None where absent)."""
-    where = {}
-    for side, conn in (('source', source), ('destination', destination)):
-        dom, state = preflight.find(conn, name)
-        where[side] = preflight.describe_state(*state) if dom is not None else None
-    return where
+    _events, _libvirt, assessment, migration, policy, preflight, profiler, runner)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration import locate
 
 
 def plan(module, source, dom, postcopy_possible):
@@ -274,22 +266,18 @@ def plan(module, source, dom, postcopy_possible):
 
 
 def options_for(params, method, assessed, postcopy_possible):
-    budget = params['precopy_budget_s']
-    if not budget:
-        predicted, first_pass = None, 60.0
-        if assessed:
-            precopy = assessed['predictions']['precopy']
-            predicted = precopy['total_s']
-            # Post-copy sends everything once: its time is one full pass.
-            first_pass = assessed['predictions']['postcopy']['total_s']
-        budget = migration_monitor.precopy_budget(predicted, first_pass)
-    auto_converge = params['auto_converge'] == 'always' or (params['auto_converge'] == 'auto' and not postcopy_possible)
-    return runner.MigrationOptions(
-        method=method, dest_uri=params['dest_uri'], bandwidth_mibps=params['bandwidth_mibps'],
-        max_downtime_ms=params['max_downtime_ms'], precopy_budget_s=budget, time_budget_s=params['time_budget_s'],
-        postcopy_possible=postcopy_possible, auto_converge=auto_converge, compression=params['compression'],
+    predicted, first_pass = None, 60.0
+    if assessed:
+        predicted = assessed['predictions']['precopy']['total_s']
+        # Post-copy sends everything once: its time is one full pass.
+        first_pass = assessed['predictions']['postcopy']['total_s']
+    return migration.build_options(
+        method, params['dest_uri'], postcopy_possible, bandwidth_mibps=params['bandwidth_mibps'],
+        max_downtime_ms=params['max_downtime_ms'], time_budget_s=params['time_budget_s'],
+        precopy_budget_s=params['precopy_budget_s'], predicted_precopy_s=predicted, first_pass_s=first_pass,
+        auto_converge=params['auto_converge'], compression=params['compression'],
         parallel_connections=params['parallel_connections'], tls=params['transport'] == 'tls',
-        persistent=True, progress_file=params['progress_file'], stop_file=params['stop_file'])
+        progress_file=params['progress_file'], stop_file=params['stop_file'])
 
 
 def validate(module):
@@ -360,24 +348,14 @@ def run(module):
     if module.check_mode:
         module.exit_json(changed=True, destination_state=None, **decision)
 
-    migration = runner.MigrationRunner(source, dom, options_for(params, method, assessed, postcopy_possible))
     try:
-        result = migration.run()
+        result = migration.migrate_vm(source, destination, dom, options_for(params, method, assessed, postcopy_possible))
     except runner.MigrationFailed as err:
-        where = locate(source, destination, name)
-        decision['vm_location'] = where
+        decision.pop('vm_location')
         err.details.update(decision)
-        err.details['destination_state'] = where['destination']
-        module.fail_json(msg='%s; the VM is %s' % (err, ', '.join('%s on the %s' % (state, side)
-                                                                  for side, state in where.items() if state)),
-                         **err.details)
-    where = locate(source, destination, name)
+        module.fail_json(msg=str(err), **err.details)
+    decision.pop('vm_location')
     result.update(decision)
-    result['vm_location'] = where
-    result['destination_state'] = where['destination']
-    if where['destination'] != 'running':
-        module.fail_json(msg='%s: migration returned, but the VM is %s on the destination' % (name, where['destination']),
-                         **result)
     module.exit_json(changed=True, **result)
 
 
