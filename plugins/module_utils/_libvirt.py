@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: workload_aware developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that imports libvirt: the import guard and connections."""
+"""The one place that imports libvirt and lxml: import guards and connections."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import traceback
+
+from ansible.module_utils.basic import missing_required_lib
 
 try:
     import libvirt
@@ -16,6 +18,22 @@ except ImportError:
     LIBVIRT_IMPORT_ERROR = traceback.format_exc()
 else:
     LIBVIRT_IMPORT_ERROR = None
+
+try:
+    from lxml import etree
+except ImportError:
+    etree = None
+    LXML_IMPORT_ERROR = traceback.format_exc()
+else:
+    LXML_IMPORT_ERROR = None
+
+
+def require_libraries(module):
+    """Fail the module, with the import error, if libvirt-python or lxml is missing."""
+    if libvirt is None:
+        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=LIBVIRT_IMPORT_ERROR)
+    if etree is None:
+        module.fail_json(msg=missing_required_lib('lxml'), exception=LXML_IMPORT_ERROR)
 
 
 class LibvirtUnavailable(Exception):

@@ -8,17 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import traceback
-
-from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
-
-try:
-    from lxml import etree
-except ImportError:
-    etree = None
-    LXML_IMPORT_ERROR = traceback.format_exc()
-else:
-    LXML_IMPORT_ERROR = None
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import etree, libvirt
 
 STATE_NAMES = {
     0: 'no state', 1: 'running', 2: 'blocked', 3: 'paused', 4: 'shutdown', 5: 'shut off', 6: 'crashed',

@@ -108,9 +108,9 @@ total_s:
   type: float
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _events, _libvirt, evacuation, preflight
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _events, _libvirt, evacuation
 
 
 def main():
@@ -129,10 +129,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if _libvirt.libvirt is None:
-        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=_libvirt.LIBVIRT_IMPORT_ERROR)
-    if preflight.etree is None:
-        module.fail_json(msg=missing_required_lib('lxml'), exception=preflight.LXML_IMPORT_ERROR)
+    _libvirt.require_libraries(module)
     params = module.params
     if params['concurrency'] < 1 or params['bandwidth_mibps'] < 0 or params['max_downtime_ms'] <= 0:
         module.fail_json(msg='concurrency must be at least 1, bandwidth_mibps not negative, max_downtime_ms positive')

@@ -234,7 +234,7 @@ vm_location:
   type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
     _events, _libvirt, assessment, migration, policy, preflight, profiler, runner)
@@ -385,10 +385,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if _libvirt.libvirt is None:
-        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=_libvirt.LIBVIRT_IMPORT_ERROR)
-    if preflight.etree is None:
-        module.fail_json(msg=missing_required_lib('lxml'), exception=preflight.LXML_IMPORT_ERROR)
+    _libvirt.require_libraries(module)
     validate(module)
     run(module)
 

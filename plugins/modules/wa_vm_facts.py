@@ -135,9 +135,9 @@ ansible_facts:
       type: dict
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, assessment, policy, preflight, profiler
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, assessment, policy, profiler
 
 
 def run(module):
@@ -191,10 +191,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if _libvirt.libvirt is None:
-        module.fail_json(msg=missing_required_lib('libvirt-python'), exception=_libvirt.LIBVIRT_IMPORT_ERROR)
-    if preflight.etree is None:
-        module.fail_json(msg=missing_required_lib('lxml'), exception=preflight.LXML_IMPORT_ERROR)
+    _libvirt.require_libraries(module)
     params = module.params
     for key in ('window_s', 'bandwidth_mibps', 'max_downtime_ms'):
         if params[key] <= 0:
