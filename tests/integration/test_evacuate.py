@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """evacuate.yml empties a failing host of five VMs of mixed workloads onto
 two other hosts; every VM runs elsewhere and reports healthy; check mode
-moves nothing; a second run is a no-op."""
+moves nothing; the operator's stop file stops it before anything moves; a
+second run is a no-op."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -16,6 +17,7 @@ from testbed_helpers import HOSTS, assert_healthy_after, current_host, latest_se
 
 VMS = ['wa-idle', 'wa-cpu', 'wa-read', 'wa-write', 'wa-net']
 STATUS_FILE = '/tmp/wa-evacuate-hv1.log'
+STOP_FILE = '/tmp/wa-evacuate.stop'
 
 
 def gather_on_hv1():
@@ -36,6 +38,17 @@ def test_evacuate_a_failing_host(testbed):
     planned = run_playbook('evacuate.yml', '-l', 'hv1', '--check')
     assert 'wa-write -> hv' in planned.stdout, 'check mode shows the plan'
     assert all(current_host(vm) == 'hv1' for vm in VMS), 'check mode moved a VM'
+
+    # The operator's stop file: no migration starts, every VM stays, the play says why and fails.
+    with open(STOP_FILE, 'w'):
+        pass
+    try:
+        stopped = run_playbook('evacuate.yml', '-l', 'hv1', check=False)
+    finally:
+        os.remove(STOP_FILE)
+    assert stopped.returncode != 0
+    assert stopped.stdout.count('stopped by the operator before it started') >= len(VMS)
+    assert all(current_host(vm) == 'hv1' for vm in VMS), 'a VM moved although the operator stopped'
 
     seqs = dict((vm, latest_seq(vm)) for vm in VMS)
     if os.path.exists(STATUS_FILE):
