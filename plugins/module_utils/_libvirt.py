@@ -28,6 +28,10 @@ else:
     LXML_IMPORT_ERROR = None
 
 
+# The option every libvirt module of the collection shares (doc fragment: workload_aware.live_migration.libvirt).
+URI_ARGUMENT_SPEC = dict(uri=dict(type='str', default='qemu:///system'))
+
+
 def require_libraries(module):
     """Fail the module, with the import error, if libvirt-python or lxml is missing."""
     if libvirt is None:

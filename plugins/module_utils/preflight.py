@@ -14,7 +14,8 @@ STATE_NAMES = {
     0: 'no state', 1: 'running', 2: 'blocked', 3: 'paused', 4: 'shutdown', 5: 'shut off', 6: 'crashed',
     7: 'pmsuspended',
 }
-# Reasons for VIR_DOMAIN_PAUSED worth naming to an operator.
+# Reasons for VIR_DOMAIN_PAUSED worth naming to an operator (numbers: libvirt may be
+# missing when this module is imported; the module then fails with the import error).
 PAUSED_REASONS = {2: 'migration', 12: 'post-copy', 13: 'post-copy failed'}
 
 
@@ -60,7 +61,8 @@ def check_can_migrate(source, destination, dom, need_postcopy, destination_postc
     """Raise PreflightError unless `dom` on `source` can go to `destination` now."""
     name = dom.name()
     state, reason = dom.state()
-    if state not in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED) or reason in (12, 13):
+    in_postcopy = reason in (libvirt.VIR_DOMAIN_PAUSED_POSTCOPY, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)
+    if state not in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED) or in_postcopy:
         raise PreflightError('%s is %s on the source; only a running VM can be live-migrated'
                              % (name, describe_state(state, reason)))
     if dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:

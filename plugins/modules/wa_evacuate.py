@@ -23,14 +23,9 @@ description:
     on the source); migrations in post-copy finish.
 author:
   - workload_aware developers (@workload-aware)
-requirements:
-  - libvirt-python
-  - lxml
+extends_documentation_fragment:
+  - workload_aware.live_migration.libvirt
 options:
-  uri:
-    description: libvirt URI of the failing host.
-    type: str
-    default: qemu:///system
   moves:
     description: The plan's moves (C(order), C(vm), C(destination), C(method), C(predicted_s)).
     type: list
@@ -116,7 +111,7 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils impo
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            uri=dict(type='str', default='qemu:///system'),
+            _libvirt.URI_ARGUMENT_SPEC,
             moves=dict(type='list', elements='dict', required=True),
             destinations=dict(type='dict', required=True),
             bandwidth_mibps=dict(type='int', default=0),

@@ -31,18 +31,13 @@ description:
     unchanged.
 author:
   - workload_aware developers (@workload-aware)
-requirements:
-  - libvirt-python
-  - lxml
+extends_documentation_fragment:
+  - workload_aware.live_migration.libvirt
 options:
   name:
     description: The VM (libvirt domain name).
     type: str
     required: true
-  uri:
-    description: libvirt URI of the source host.
-    type: str
-    default: qemu:///system
   dest_uri:
     description: libvirt URI of the destination as the source host reaches it (the migration is peer-to-peer).
     type: str
@@ -362,8 +357,8 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            _libvirt.URI_ARGUMENT_SPEC,
             name=dict(type='str', required=True),
-            uri=dict(type='str', default='qemu:///system'),
             dest_uri=dict(type='str', required=True),
             dest_control_uri=dict(type='str'),
             method=dict(type='str', default='auto', choices=['auto', 'precopy', 'postcopy', 'hybrid']),

@@ -26,14 +26,9 @@ description:
   - A VM whose profile cannot be completed is reported with its errors; the others are unaffected.
 author:
   - workload_aware developers (@workload-aware)
-requirements:
-  - libvirt-python
-  - lxml
+extends_documentation_fragment:
+  - workload_aware.live_migration.libvirt
 options:
-  uri:
-    description: libvirt URI of the host to profile.
-    type: str
-    default: qemu:///system
   names:
     description: Profile only these VMs (each must be running); all running VMs when empty.
     type: list
@@ -179,7 +174,7 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            uri=dict(type='str', default='qemu:///system'),
+            _libvirt.URI_ARGUMENT_SPEC,
             names=dict(type='list', elements='str', default=[]),
             window_s=dict(type='float', default=2.0),
             bandwidth_mibps=dict(type='float', default=1192.0),
