@@ -11,27 +11,8 @@ import time
 
 import libvirt
 
-_EVENT_LOOP = {}
-
-
-def _ignore_libvirt_error(_ctx, _err):
-    """libvirt prints every error to stderr by default; callers see the exceptions anyway."""
-
-
-def ensure_event_loop():
-    """Register libvirt's default event loop and run it in a daemon thread, once."""
-    if _EVENT_LOOP:
-        return
-    libvirt.registerErrorHandler(_ignore_libvirt_error, None)
-    libvirt.virEventRegisterDefaultImpl()
-
-    def run():
-        while True:
-            libvirt.virEventRunDefaultImpl()
-
-    thread = threading.Thread(target=run, name='libvirt-events', daemon=True)
-    thread.start()
-    _EVENT_LOOP['thread'] = thread
+# The collection's event loop: registered once, run in a daemon thread.
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._events import ensure_event_loop
 
 
 class MigrationRecord:

@@ -12,13 +12,7 @@ import time
 import libvirt
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import guest_health
-
-
-def _quiet(_ctx, _err):
-    """Lookups of absent VMs are expected here; libvirt would print each one."""
-
-
-libvirt.registerErrorHandler(_quiet, None)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import open_connection
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -125,7 +119,8 @@ def where_is(vm_name):
     """{host name: libvirt state} of every test-bed host that has the VM."""
     found = {}
     for host in HOSTS.values():
-        conn = libvirt.open(host.uri)
+        # Quiet (open_connection): lookups of absent VMs are expected here.
+        conn = open_connection(host.uri)
         try:
             found[host.name] = conn.lookupByName(vm_name).state()[0]
         except libvirt.libvirtError:
