@@ -12,7 +12,8 @@ import os
 import threading
 import time
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, migration, preflight, runner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
+    _libvirt, lease, migration, preflight, runner)
 
 
 class Evacuation:
@@ -20,7 +21,8 @@ class Evacuation:
     {'uri': for the source host, 'control_uri': for us, 'postcopy_capable': bool};
     `settings` are keyword arguments of migration.build_options."""
 
-    def __init__(self, source_uri, moves, targets, settings, concurrency=1, stop_file=None, clock=time.monotonic):
+    def __init__(self, source_uri, moves, targets, settings, concurrency=1, stop_file=None, clock=time.monotonic,
+                 lock_dir=lease.DEFAULT_LOCK_DIR):
         self.source_uri = source_uri
         self.moves = list(moves)
         self.targets = targets
@@ -28,6 +30,7 @@ class Evacuation:
         self.concurrency = concurrency
         self.stop_file = stop_file
         self.clock = clock
+        self.lock_dir = lock_dir
         self.lock = threading.Lock()
         self.start = None
         self.moved = []
@@ -46,8 +49,9 @@ class Evacuation:
         if self._stopped():
             self._record(self.left_behind, {'vm': name, 'reason': 'stopped by the operator before it started'})
             return
-        source = destination = None
+        source = destination = held = None
         try:
+            held = lease.VmLease(name, self.lock_dir).acquire()
             source = _libvirt.open_connection(self.source_uri)
             destination = _libvirt.open_connection(target['control_uri'])
             where = migration.locate(source, destination, name)
@@ -73,7 +77,7 @@ class Evacuation:
                 'bytes_transferred': result['bytes_transferred'],
                 'safe_at_s': round(self.clock() - self.start, 2), 'state': 'running on %s' % move['destination'],
             })
-        except _libvirt.LibvirtUnavailable as err:
+        except (_libvirt.LibvirtUnavailable, lease.LeaseHeld) as err:
             self._record(self.left_behind, {'vm': name, 'reason': str(err)})
         except (preflight.PreflightError, runner.MigrationFailed) as err:
             details = getattr(err, 'details', {})
@@ -83,6 +87,8 @@ class Evacuation:
             for conn in (source, destination):
                 if conn is not None:
                     conn.close()
+            if held is not None:
+                held.release()
 
     def _worker(self, queue):
         while True:

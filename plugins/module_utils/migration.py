@@ -7,7 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import migration_monitor, preflight, runner
+import time
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
+    migration_monitor, preflight, recovery, runner)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 
 
 def locate(source, destination, name):
@@ -25,7 +29,8 @@ def where_text(where):
 
 def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_downtime_ms=300, time_budget_s=900,
                   precopy_budget_s=0, predicted_precopy_s=None, first_pass_s=60.0, auto_converge='auto',
-                  compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None):
+                  compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None,
+                  link_timeout_s=migration_monitor.DEFAULT_LINK_TIMEOUT_S, recovery_budget_s=120):
     """MigrationOptions with the collection's defaults and rules.
 
     The pre-copy budget, unless given, is twice the predicted pre-copy time (or
@@ -38,12 +43,66 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
         precopy_budget_s=budget, time_budget_s=time_budget_s, postcopy_possible=postcopy_possible,
         auto_converge=auto_converge == 'always' or (auto_converge == 'auto' and not postcopy_possible),
         compression=compression, parallel_connections=parallel_connections, tls=tls, persistent=True,
-        progress_file=progress_file, stop_file=stop_file)
+        progress_file=progress_file, stop_file=stop_file, link_timeout_s=link_timeout_s,
+        recovery_budget_s=recovery_budget_s)
+
+
+def resume_split(source, destination, dom, options, details=None):
+    """Resume a VM split by a failed post-copy; returns the details, or raises MigrationFailed with the steps."""
+    name = dom.name()
+    details = dict(details or {}, postcopy_failed=True)
+    blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion())
+    attempts = []
+    if blocker is None:
+        resumed, attempts = recovery.resume(dom, options, options.recovery_budget_s)
+        details['recovery_attempts'] = attempts
+        if resumed:
+            details['recovered'] = True
+            return details
+    where = locate(source, destination, name)
+    source_uri = source.getURI()
+    steps = recovery.operator_steps(name, source_uri, options.dest_uri, blocker)
+    details.update(vm_location=where, destination_state=where['destination'], recovered=False,
+                   recovery_blocker=blocker, operator_steps=steps)
+    if blocker:
+        why = 'not tried: %s' % blocker
+    else:
+        why = '%d attempts over %.0f s failed, the last: %s' % (
+            len(attempts), options.recovery_budget_s, attempts[-1] if attempts else 'none')
+    raise runner.MigrationFailed(
+        '%s: post-copy failed and the VM is split (%s); resuming it: %s. What to do: %s'
+        % (name, recovery.describe_split(where), why, ' '.join(
+            '%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
+
+
+def settle_orphan(source, dom, timeout_s=60, poll_s=0.5):
+    """End a migration job left running by a controller that is gone.
+
+    A pre-copy is aborted (the VM keeps running on the source) and waited for;
+    a running post-copy cannot be aborted and is left to finish.  Returns what
+    was found, for the result.
+    """
+    state, reason = dom.state()
+    if preflight.in_postcopy(state, reason) or preflight.active_job(dom) == libvirt.VIR_DOMAIN_JOB_NONE:
+        return None
+    found = 'a pre-copy migration job left by a controller that is gone; aborted it'
+    try:
+        dom.abortJob()
+    except libvirt.libvirtError as err:
+        found += ' (abort: %s)' % err.get_error_message()
+    deadline = time.monotonic() + timeout_s
+    while preflight.active_job(dom) != libvirt.VIR_DOMAIN_JOB_NONE:
+        if time.monotonic() > deadline:
+            raise runner.MigrationFailed('%s: the orphaned migration job did not end within %d s'
+                                         % (dom.name(), timeout_s), {})
+        time.sleep(poll_s)
+    return found
 
 
 def migrate_vm(source, destination, dom, options):
     """Run the migration and check the VM runs on the destination.
 
+    A post-copy that fails on its link is resumed within the recovery budget.
     Returns the runner's result with `vm_location` and `destination_state`;
     raises runner.MigrationFailed (details include where the VM is) otherwise.
     """
@@ -52,11 +111,24 @@ def migrate_vm(source, destination, dom, options):
         result = runner.MigrationRunner(source, dom, options).run()
     except runner.MigrationFailed as err:
         where = locate(source, destination, name)
-        err.details.update(vm_location=where, destination_state=where['destination'])
-        raise runner.MigrationFailed('%s; the VM is %s' % (err, where_text(where)), err.details)
+        if recovery.is_split(where):
+            result = resume_split(source, destination, dom, options, err.details)
+        else:
+            err.details.update(vm_location=where, destination_state=where['destination'])
+            raise runner.MigrationFailed('%s; the VM is %s' % (err, where_text(where)), err.details)
     where = locate(source, destination, name)
     result.update(vm_location=where, destination_state=where['destination'])
     if where['destination'] != 'running':
         raise runner.MigrationFailed('%s: the migration returned, but the VM is %s' % (name, where_text(where)),
                                      result)
     return result
+
+
+def wait_for_postcopy(source, destination, name, timeout_s, poll_s=1.0):
+    """Wait for a running post-copy (left by a controller that is gone) to finish; returns where the VM is."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        where = locate(source, destination, name)
+        if where['source'] is None or recovery.is_split(where) or time.monotonic() > deadline:
+            return where
+        time.sleep(poll_s)

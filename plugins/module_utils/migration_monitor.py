@@ -12,6 +12,9 @@ runner feeds them what it observed and does what they say.
   size.  When the sizes have made no new low (by 5 %) for two passes, or the
   pre-copy phase has used up its time, the migration is not converging.  Then it switches to post-copy if that is possible, and is
   otherwise aborted, which leaves the VM running on the source.
+* A link that carries no data for `link_timeout_s` is down, not slow: pre-copy
+  is then aborted (never switched: post-copy over a dead link pauses the VM on
+  both hosts), and post-copy is paused so that it can be recovered.
 * Once post-copy runs nothing is aborted: the source no longer has a complete
   copy, and an abort would pause the VM on both hosts.
 """
@@ -36,7 +39,10 @@ MIN_PASSES_BEFORE_STALL = 2
 # a dirty set capped by the working set wobbles around the same size.
 PROGRESS_FRACTION = 0.95
 
-Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib'])
+# Seconds without a byte sent before the link counts as down.
+DEFAULT_LINK_TIMEOUT_S = 10.0
+
+Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib'])
 
 
 def switch_due(method, iteration):
@@ -70,8 +76,29 @@ def precopy_stalled(history, stall_passes=DEFAULT_STALL_PASSES):
     return recent > PROGRESS_FRACTION * earlier
 
 
-def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stall_passes=DEFAULT_STALL_PASSES):
+def link_stalled(history, now_s, link_timeout_s=DEFAULT_LINK_TIMEOUT_S):
+    """True when the samples of the last `link_timeout_s` seconds show no byte sent.
+
+    Needs a sample at least `link_timeout_s` old, so a migration that has just
+    started (or a gap in sampling) is never taken for a dead link.
+    """
+    known = [s for s in history if s.processed_mib is not None]
+    if not known or now_s - known[0].elapsed_s < link_timeout_s:
+        return False
+    window_start = now_s - link_timeout_s
+    before = [s for s in known if s.elapsed_s <= window_start]
+    recent = [s for s in known if s.elapsed_s > window_start]
+    if not before or not recent:
+        return False
+    return all(s.processed_mib <= before[-1].processed_mib for s in recent)
+
+
+def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stall_passes=DEFAULT_STALL_PASSES,
+                   link_timeout_s=DEFAULT_LINK_TIMEOUT_S):
     """What to do about a pre-copy phase: None (keep going), SWITCH_TO_POSTCOPY or ABORT; and why."""
+    if link_stalled(history, elapsed_s, link_timeout_s):
+        return ABORT, ('the migration link carried no data for %.0f s; aborting (the VM keeps running on the '
+                       'source; post-copy over a dead link would pause it on both hosts)' % link_timeout_s)
     if elapsed_s >= precopy_budget_s:
         why = 'pre-copy used its %.0f s budget' % precopy_budget_s
     elif precopy_stalled(history, stall_passes):

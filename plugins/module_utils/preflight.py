@@ -14,9 +14,12 @@ STATE_NAMES = {
     0: 'no state', 1: 'running', 2: 'blocked', 3: 'paused', 4: 'shutdown', 5: 'shut off', 6: 'crashed',
     7: 'pmsuspended',
 }
-# Reasons for VIR_DOMAIN_PAUSED worth naming to an operator (numbers: libvirt may be
-# missing when this module is imported; the module then fails with the import error).
-PAUSED_REASONS = {2: 'migration', 12: 'post-copy', 13: 'post-copy failed'}
+# Reasons worth naming to an operator, per state (numbers: libvirt may be missing when
+# this module is imported; the module then fails with the import error).
+STATE_REASONS = {
+    1: {10: 'post-copy', 11: 'post-copy failed'},                    # running: an incoming post-copy
+    3: {2: 'migration', 12: 'post-copy', 13: 'post-copy failed'},    # paused
+}
 
 
 class PreflightError(Exception):
@@ -25,9 +28,22 @@ class PreflightError(Exception):
 
 def describe_state(state, reason):
     name = STATE_NAMES.get(state, str(state))
-    if state == libvirt.VIR_DOMAIN_PAUSED and reason in PAUSED_REASONS:
-        name += ' (%s)' % PAUSED_REASONS[reason]
-    return name
+    reason_name = STATE_REASONS.get(state, {}).get(reason)
+    return '%s (%s)' % (name, reason_name) if reason_name else name
+
+
+def in_postcopy(state, reason):
+    """Whether this (state, reason) is either side of a running or failed post-copy migration."""
+    return reason in STATE_REASONS.get(state, {}) and 'post-copy' in STATE_REASONS[state][reason]
+
+
+def active_job(dom):
+    """The source-side job type of `dom` (VIR_DOMAIN_JOB_NONE when none).
+
+    Only for a VM that is not in post-copy: libvirt has no job statistics for
+    the destination side of a migration.
+    """
+    return dom.jobInfo()[0]
 
 
 def find(conn, name):
@@ -61,11 +77,10 @@ def check_can_migrate(source, destination, dom, need_postcopy, destination_postc
     """Raise PreflightError unless `dom` on `source` can go to `destination` now."""
     name = dom.name()
     state, reason = dom.state()
-    in_postcopy = reason in (libvirt.VIR_DOMAIN_PAUSED_POSTCOPY, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)
-    if state not in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED) or in_postcopy:
+    if state not in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED) or in_postcopy(state, reason):
         raise PreflightError('%s is %s on the source; only a running VM can be live-migrated'
                              % (name, describe_state(state, reason)))
-    if dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:
+    if active_job(dom) != libvirt.VIR_DOMAIN_JOB_NONE:
         raise PreflightError('a migration (or another job) of %s is already in progress' % name)
     needed = dom.info()[1] * 1024
     free = destination.getFreeMemory()

@@ -121,7 +121,8 @@ def _stats(conn, dom, flags):
 
 
 def _job_active(dom):
-    return dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE
+    # A post-copy VM has a migration job on one side and no job statistics on the other.
+    return preflight.in_postcopy(*dom.state()) or preflight.active_job(dom) != libvirt.VIR_DOMAIN_JOB_NONE
 
 
 class _Subject:

@@ -38,6 +38,8 @@ MigrationOptions = collections.namedtuple('MigrationOptions', [
     'persistent',            # define on the destination, undefine on the source
     'progress_file',         # append a JSON line of progress about every second (None: don't)
     'stop_file',             # when it exists, a pre-copy is aborted (None: no such file)
+    'link_timeout_s',        # no byte sent for this long: the link is down
+    'recovery_budget_s',     # how long a failed post-copy is retried before the operator is told
 ])
 
 
@@ -99,6 +101,8 @@ class MigrationRunner:
         self.switch_requested = threading.Event()
         self.switch_requested_at = None
         self.last_progress = None
+        self.postcopy_paused_at = None
+        self.watch_over = threading.Event()
 
     # -- events (libvirt's event thread: record only) --------------------------------------------
 
@@ -148,7 +152,7 @@ class MigrationRunner:
 
     def _switcher(self):
         """Switch the moment the event thread says the method's pass has begun."""
-        while not self.call_done.is_set():
+        while not (self.call_done.is_set() or self.watch_over.is_set()):
             if not self.switch_requested.wait(0.05) or self.switched:
                 continue
             why = '%s switches when pass %d begins' % (self.options.method, self.switch_requested_at)
@@ -169,10 +173,27 @@ class MigrationRunner:
         except libvirt.libvirtError:
             return
         remaining = stats.get('memory_remaining')
+        processed = stats.get('data_processed')
         self.history.append(migration_monitor.Progress(
             self._elapsed(), stats.get('memory_iteration', self.iteration),
-            remaining / MIB if remaining is not None else None))
+            remaining / MIB if remaining is not None else None,
+            processed / MIB if processed is not None else None))
         self._report_progress(stats)
+
+    def _watch_postcopy(self):
+        """Pause a post-copy whose link is down, so that it can be resumed when the link returns."""
+        self._sample_progress()
+        if self.postcopy_paused_at is not None or not migration_monitor.link_stalled(
+                self.history, self.clock() - self.start, self.options.link_timeout_s):
+            return
+        try:
+            # QEMU may wait for TCP to give up (many minutes) before it notices a dead link.
+            self.dom.abortJobFlags(libvirt.VIR_DOMAIN_ABORT_JOB_POSTCOPY)
+            self._note('postcopy-paused', why='the migration link carried no data for %.0f s'
+                       % self.options.link_timeout_s)
+        except libvirt.libvirtError as err:
+            self._note('postcopy-pause-failed', error=err.get_error_message())
+        self.postcopy_paused_at = self.clock()
 
     def _report_progress(self, stats):
         """One JSON line for operators (`tail -f`), at most once a second."""
@@ -201,12 +222,10 @@ class MigrationRunner:
                 downtime_set = True
             except libvirt.libvirtError as err:
                 self._note('downtime-limit-retry', error=err.get_error_message())
-        if self.in_postcopy or self.switched or self.aborted or self.switch_requested.is_set():
-            if self.options.progress_file and not self.aborted:
-                try:
-                    self._report_progress(self.dom.jobStats())
-                except libvirt.libvirtError:
-                    pass
+        if self.in_postcopy or self.switched:
+            self._watch_postcopy()
+            return downtime_set
+        if self.aborted or self.switch_requested.is_set():
             return downtime_set
         self._sample_progress()
         elapsed = self.clock() - self.start
@@ -217,7 +236,8 @@ class MigrationRunner:
             self._abort('pre-copy still running after the %.0f s time budget' % self.options.time_budget_s)
             return downtime_set
         action, why = migration_monitor.precopy_action(
-            elapsed, self.history, self.options.postcopy_possible, self.options.precopy_budget_s)
+            elapsed, self.history, self.options.postcopy_possible, self.options.precopy_budget_s,
+            link_timeout_s=self.options.link_timeout_s)
         if action == migration_monitor.SWITCH_TO_POSTCOPY:
             self._switch_to_postcopy(why, self.iteration)
         elif action == migration_monitor.ABORT:
@@ -243,6 +263,12 @@ class MigrationRunner:
             downtime_set = False
             while not self.call_done.wait(self.poll_s):
                 downtime_set = self._watch_tick(downtime_set)
+                if self.postcopy_paused_at is not None and \
+                        self.clock() - self.postcopy_paused_at > self.options.link_timeout_s:
+                    # The call waits on a destination that has not noticed; the state says enough.
+                    self._note('call-abandoned', why='no answer from the destination after the pause')
+                    break
+            self.watch_over.set()
             switcher.join()
             # The completed-job statistics come with the event (the destination has none after post-copy).
             self.completed.wait(5.0)
@@ -276,7 +302,9 @@ class MigrationRunner:
             'postcopy_requests': stats.get('memory_postcopy_requests'),
             'events': self.events,
         }
-        if self.call_error is not None:
-            result['error'] = self.call_error.get_error_message()
+        if self.call_error is not None or not self.call_done.is_set():
+            result['error'] = (self.call_error.get_error_message() if self.call_error is not None else
+                               'post-copy paused: the migration link carried no data for %.0f s'
+                               % self.options.link_timeout_s)
             raise MigrationFailed('migration of %s failed: %s' % (self.dom.name(), result['error']), result)
         return result

@@ -27,6 +27,9 @@ description:
   - Refuses, before touching anything, an unknown VM, an unreachable destination, a destination
     that is the source, one without enough free memory, post-copy where the destination cannot do
     it or it is not allowed, and a VM with a migration already in progress.
+  - Survives its own interruption - a re-run aborts a pre-copy job left by a run that is gone (the VM keeps
+    running on the source) and migrates again, waits for a post-copy left running, and resumes a post-copy that
+    failed. A second run while the first is alive fails with a clear error.
   - Idempotent - a VM already running on the destination and absent from the source is reported
     unchanged.
 author:
@@ -120,6 +123,25 @@ options:
       - While pre-copy runs, if this file exists the migration is aborted and the VM keeps running on the source.
         A migration already in post-copy always finishes.
     type: path
+  link_timeout_s:
+    description:
+      - Seconds without a byte sent before the migration link counts as down. Pre-copy is then aborted (never
+        switched to post-copy, which over a dead link would pause the VM on both hosts); post-copy is paused so
+        that it can be resumed.
+    type: int
+    default: 10
+  recovery_budget_s:
+    description:
+      - After a post-copy fails on its link, how long to keep trying to resume it (libvirt's post-copy recovery)
+        before failing with the VM's exact state and the steps an operator must take.
+    type: int
+    default: 120
+  lock_dir:
+    description:
+      - Directory of the per-VM lock files that keep two runs on this host from migrating the same VM. A lock
+        whose holder died is free, so a re-run can finish what an interrupted run left.
+    type: path
+    default: /run/lock/wa-live-migration
 notes:
   - Supports check mode - it profiles and plans, and moves nothing.
   - Long migrations can run with C(async) and C(poll), see the examples.
@@ -227,12 +249,38 @@ vm_location:
   description: Where the VM is (C(source), C(destination), C(both)) and in which state on each.
   returned: always
   type: dict
+postcopy_failed:
+  description: Whether the post-copy phase failed on its link (the VM was split between the hosts).
+  returned: when it happened
+  type: bool
+recovered:
+  description: Whether the failed post-copy was resumed and the VM finished on the destination.
+  returned: when post-copy failed
+  type: bool
+recovery_attempts:
+  description: The error of each failed attempt to resume the post-copy.
+  returned: when post-copy failed and resuming was tried
+  type: list
+  elements: str
+recovery_blocker:
+  description: Why resuming was not tried (a libvirt release known to crash on it), or null.
+  returned: when post-copy failed and was not resumed
+  type: str
+operator_steps:
+  description: What the operator must do, in order, for a VM left split by a failed post-copy.
+  returned: when post-copy failed and was not resumed
+  type: list
+  elements: str
+earlier_run:
+  description: What an interrupted earlier run had left and what this run did about it.
+  returned: when there was something
+  type: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, assessment, migration, policy, preflight, profiler, runner)
+    _events, _libvirt, assessment, lease, migration, policy, preflight, profiler, recovery, runner)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration import locate
 
 
@@ -272,15 +320,17 @@ def options_for(params, method, assessed, postcopy_possible):
         precopy_budget_s=params['precopy_budget_s'], predicted_precopy_s=predicted, first_pass_s=first_pass,
         auto_converge=params['auto_converge'], compression=params['compression'],
         parallel_connections=params['parallel_connections'], tls=params['transport'] == 'tls',
-        progress_file=params['progress_file'], stop_file=params['stop_file'])
+        progress_file=params['progress_file'], stop_file=params['stop_file'],
+        link_timeout_s=params['link_timeout_s'], recovery_budget_s=params['recovery_budget_s'])
 
 
 def validate(module):
     params = module.params
-    for key in ('bandwidth_mibps', 'precopy_budget_s', 'parallel_connections', 'profile_window_s'):
+    for key in ('bandwidth_mibps', 'precopy_budget_s', 'parallel_connections', 'profile_window_s',
+                'recovery_budget_s'):
         if params[key] < 0:
             module.fail_json(msg='%s must not be negative, got %s' % (key, params[key]))
-    for key in ('max_downtime_ms', 'time_budget_s', 'link_mibps'):
+    for key in ('max_downtime_ms', 'time_budget_s', 'link_mibps', 'link_timeout_s'):
         if params[key] <= 0:
             module.fail_json(msg='%s must be positive, got %s' % (key, params[key]))
     if params['tolerance'] < 0:
@@ -296,9 +346,8 @@ def validate(module):
         module.fail_json(msg='the destination URI is the source URI (%s)' % params['uri'])
 
 
-def run(module):
+def connect(module):
     params = module.params
-    name = params['name']
     # Before any connection: the connections must deliver events to this loop.
     _events.ensure_event_loop()
     try:
@@ -309,11 +358,52 @@ def run(module):
         destination = _libvirt.open_connection(params['dest_control_uri'] or params['dest_uri'])
     except _libvirt.LibvirtUnavailable as err:
         module.fail_json(msg='destination unreachable: %s' % err)
-
     try:
         preflight.check_distinct_hosts(source, destination)
     except preflight.PreflightError as err:
         module.fail_json(msg=str(err))
+    return source, destination
+
+
+def finish_earlier_run(module, source, destination, where, postcopy_possible):
+    """Finish what an earlier, interrupted run left: a running or a failed post-copy.
+
+    Exits the module when it did; returns when there is nothing of the kind.
+    """
+    params = module.params
+    name = params['name']
+    if where['source'] == 'paused (post-copy)':
+        if module.check_mode:
+            module.exit_json(changed=False, reason='%s is in post-copy; it would be waited for' % name,
+                             vm_location=where, destination_state=where['destination'])
+        where = migration.wait_for_postcopy(source, destination, name, params['time_budget_s'])
+        if where['source'] is None and where['destination'] == 'running':
+            module.exit_json(changed=True, reason='an earlier run\'s post-copy of %s finished' % name,
+                             vm_location=where, destination_state='running')
+    if recovery.is_split(where):
+        if module.check_mode:
+            module.exit_json(changed=True, reason='%s is split by a failed post-copy; it would be resumed' % name,
+                             vm_location=where, destination_state=where['destination'])
+        dom, _state = preflight.find(source, name)
+        try:
+            details = migration.resume_split(source, destination, dom,
+                                             options_for(params, 'postcopy', None, postcopy_possible))
+        except runner.MigrationFailed as err:
+            module.fail_json(msg=str(err), **err.details)
+        where = locate(source, destination, name)
+        details.update(vm_location=where, destination_state=where['destination'],
+                       reason='resumed the failed post-copy of %s' % name)
+        if where['destination'] != 'running':
+            module.fail_json(msg='%s: resumed, but the VM is %s' % (name, migration.where_text(where)), **details)
+        module.exit_json(changed=True, **details)
+    if where['destination'] is not None:
+        module.fail_json(msg='%s exists on both hosts (source: %s, destination: %s); not touching it'
+                         % (name, where['source'], where['destination']), vm_location=where)
+
+
+def run(module, source, destination):
+    params = module.params
+    name = params['name']
     where = locate(source, destination, name)
     if where['source'] is None:
         if where['destination'] == 'running':
@@ -322,12 +412,16 @@ def run(module):
         module.fail_json(msg='no VM named %s on the source (%s)%s' % (
             name, params['uri'], '' if where['destination'] is None else
             '; it is %s on the destination' % where['destination']), vm_location=where)
-    if where['destination'] is not None:
-        module.fail_json(msg='%s exists on both hosts (source: %s, destination: %s); not touching it'
-                         % (name, where['source'], where['destination']), vm_location=where)
+    postcopy_possible = params['postcopy_allowed'] and params['destination_postcopy_capable']
+    finish_earlier_run(module, source, destination, where, postcopy_possible)
 
     dom, _state = preflight.find(source, name)
-    postcopy_possible = params['postcopy_allowed'] and params['destination_postcopy_capable']
+    adopted = None
+    if not module.check_mode:
+        try:
+            adopted = migration.settle_orphan(source, dom)
+        except runner.MigrationFailed as err:
+            module.fail_json(msg=str(err), vm_location=locate(source, destination, name))
     try:
         preflight.check_can_migrate(source, destination, dom, params['method'] in ('postcopy', 'hybrid'),
                                     params['destination_postcopy_capable'])
@@ -336,6 +430,8 @@ def run(module):
         module.fail_json(msg='%s: %s' % (name, err), vm_location=where)
 
     decision = dict(method_chosen=method, reason=reason, vm_location=where)
+    if adopted:
+        decision['earlier_run'] = adopted
     if profile is not None:
         decision['profile'] = profile
     if assessed is not None:
@@ -377,12 +473,20 @@ def main():
             tolerance=dict(type='float', default=0.05),
             progress_file=dict(type='path'),
             stop_file=dict(type='path'),
+            link_timeout_s=dict(type='int', default=10),
+            recovery_budget_s=dict(type='int', default=120),
+            lock_dir=dict(type='path', default='/run/lock/wa-live-migration'),
         ),
         supports_check_mode=True,
     )
     _libvirt.require_libraries(module)
     validate(module)
-    run(module)
+    source, destination = connect(module)
+    try:
+        with lease.VmLease(module.params['name'], module.params['lock_dir']):
+            run(module, source, destination)
+    except lease.LeaseHeld as err:
+        module.fail_json(msg=str(err), vm_location=locate(source, destination, module.params['name']))
 
 
 if __name__ == '__main__':

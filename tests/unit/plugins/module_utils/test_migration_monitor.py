@@ -10,9 +10,12 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.migr
 def passes(*sizes):
     """A history of passes of the given sizes, sampled at the start and half way through each."""
     history = []
+    sent = 0.0
     for i, size in enumerate(sizes):
-        history.append(Progress(2.0 * i, i + 1, size))
-        history.append(Progress(2.0 * i + 1, i + 1, size / 2))
+        history.append(Progress(2.0 * i, i + 1, size, sent))
+        sent += size / 2
+        history.append(Progress(2.0 * i + 1, i + 1, size / 2, sent))
+        sent += size / 2
     return history
 
 
@@ -67,7 +70,8 @@ def test_the_precopy_budget_triggers_even_while_converging():
 
 
 def test_pass_size_is_the_most_remaining_seen_and_ignores_setup_and_unknowns():
-    history = [Progress(0.1, 0, 256.0), Progress(0.5, 1, 200.0), Progress(0.9, 1, 150.0), Progress(1.0, 2, None)]
+    history = [Progress(0.1, 0, 256.0, 0.0), Progress(0.5, 1, 200.0, 56.0), Progress(0.9, 1, 150.0, 106.0),
+               Progress(1.0, 2, None, None)]
     assert monitor.pass_sizes(history) == {1: 200.0}
 
 
@@ -75,3 +79,25 @@ def test_precopy_budget():
     assert monitor.precopy_budget(12.0, 4.0) == 24.0
     assert monitor.precopy_budget(2.0, 1.0) == 10.0      # never below the floor
     assert monitor.precopy_budget(None, 8.0) == 16.0     # predicted not to converge
+
+
+def link(samples):
+    """A history sampled once a second with these MiB sent so far."""
+    return [Progress(float(t), 1, 100.0, sent) for t, sent in enumerate(samples)]
+
+
+def test_a_link_that_sends_nothing_for_the_timeout_is_down():
+    history = link([0, 10, 20, 30, 30, 30, 30])
+    assert not monitor.link_stalled(history, 6.0, link_timeout_s=4.0)   # t=2..6: 20 -> 30, data moved
+    assert monitor.link_stalled(history, 6.0, link_timeout_s=3.0)       # t=3..6: nothing after 30
+
+
+def test_a_young_migration_or_unknown_counts_are_never_a_dead_link():
+    assert not monitor.link_stalled(link([0, 0, 0]), 2.0, link_timeout_s=10.0)
+    assert not monitor.link_stalled([Progress(0.0, 1, 100.0, None), Progress(20.0, 1, 100.0, None)], 20.0, 10.0)
+
+
+def test_a_dead_link_aborts_precopy_even_when_postcopy_is_possible():
+    action, why = monitor.precopy_action(12.0, link([0, 5] + [5] * 11), True, 60.0, link_timeout_s=10.0)
+    assert action == monitor.ABORT
+    assert 'carried no data for 10 s' in why

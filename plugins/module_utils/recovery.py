@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A post-copy migration whose link failed: resume it, or say exactly what to do.
+
+After a post-copy failure the VM is split: its CPUs are on the destination
+(running or paused, "post-copy failed") and the pages not yet sent are only on
+the source (paused, "post-copy failed").  Destroying either side loses the VM.
+libvirt resumes the same migration (VIR_MIGRATE_POSTCOPY_RESUME) once the link
+is back; until then, and where libvirt cannot do it, the operator must know the
+state and the steps.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import runner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+
+# libvirt releases (major, minor) whose post-copy resume must not be called, and why.
+RESUME_BROKEN = {
+    (11, 3): 'libvirt 11.3 crashes the destination libvirtd (segfault in qemuProcessIncomingDefNew) on every '
+             'post-copy resume; measured with 11.3.0-2~bpo12+1 on the test bed',
+}
+
+POSTCOPY_FAILED = 'post-copy failed'
+
+
+def version_tuple(number):
+    """libvirt's version number (major * 1,000,000 + minor * 1,000 + micro) as a tuple."""
+    return (number // 1000000, number // 1000 % 1000, number % 1000)
+
+
+def resume_blocker(*versions):
+    """Why post-copy resume must not be tried with these libvirt versions (numbers), or None."""
+    for number in versions:
+        why = RESUME_BROKEN.get(version_tuple(number)[:2])
+        if why:
+            return why
+    return None
+
+
+def is_split(where):
+    """Whether locate()'s answer is a VM split by a failed post-copy."""
+    return bool(where.get('source')) and POSTCOPY_FAILED in where['source'] and bool(where.get('destination'))
+
+
+def operator_steps(name, source_uri, dest_uri, blocker=None):
+    """What an operator must do for a VM split by a failed post-copy, in order."""
+    steps = [
+        'Do not destroy, undefine or restart %s on either host: the destination has its CPU state, the '
+        'source the memory not yet copied; either alone is not the VM.' % name,
+        'Restore the migration link from the source to the destination (QEMU migration ports, 49152-49215 '
+        'by default).',
+    ]
+    if blocker:
+        steps.append('Upgrade libvirt on both hosts to a release whose post-copy resume works (%s).' % blocker)
+    steps.append('Resume the migration: re-run workload_aware.live_migration.wa_migrate for %s with the same '
+                 'destination, or run on the source: virsh -c %s migrate --live --p2p --persistent '
+                 '--undefinesource --postcopy --postcopy-resume %s %s' % (name, source_uri, name, dest_uri))
+    return steps
+
+
+def resume(dom, options, budget_s, interval_s=2.0, clock=time.monotonic, sleep=time.sleep):
+    """Try to resume the failed post-copy migration of `dom` (source side) until it works or `budget_s` ends.
+
+    Returns (resumed, attempts): attempts lists the error of each failed try.
+    """
+    flags, params = runner.migration_flags(options)
+    flags |= libvirt.VIR_MIGRATE_POSTCOPY | libvirt.VIR_MIGRATE_POSTCOPY_RESUME
+    deadline = clock() + budget_s
+    attempts = []
+    while True:
+        try:
+            dom.migrateToURI3(options.dest_uri, params, flags)
+            return True, attempts
+        except libvirt.libvirtError as err:
+            attempts.append(err.get_error_message())
+        if clock() + interval_s > deadline:
+            return False, attempts
+        sleep(interval_s)
+
+
+def describe_split(where):
+    return 'source: %s, destination: %s' % (where.get('source'), where.get('destination'))
