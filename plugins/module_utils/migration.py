@@ -15,10 +15,17 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils._lib
 
 
 def locate(source, destination, name):
-    """{'source': state, 'destination': state}, None where the VM is absent."""
+    """{'source': state, 'destination': state}, None where the VM is absent.
+
+    A host that cannot be asked (its libvirtd died) is 'unknown: <why>', never absent.
+    """
     where = {}
     for side, conn in (('source', source), ('destination', destination)):
-        dom, state = preflight.find(conn, name)
+        try:
+            dom, state = preflight.find(conn, name)
+        except libvirt.libvirtError as err:
+            where[side] = 'unknown: %s' % err.get_error_message()
+            continue
         where[side] = preflight.describe_state(*state) if dom is not None else None
     return where
 
@@ -75,7 +82,7 @@ def resume_split(source, destination, dom, options, details=None):
             '%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
 
 
-def settle_orphan(source, dom, timeout_s=60, poll_s=0.5):
+def settle_orphan(source, destination, dom, timeout_s=60, poll_s=0.5):
     """End a migration job left running by a controller that is gone.
 
     A pre-copy is aborted (the VM keeps running on the source) and waited for;
@@ -91,7 +98,9 @@ def settle_orphan(source, dom, timeout_s=60, poll_s=0.5):
     except libvirt.libvirtError as err:
         found += ' (abort: %s)' % err.get_error_message()
     deadline = time.monotonic() + timeout_s
-    while preflight.active_job(dom) != libvirt.VIR_DOMAIN_JOB_NONE:
+    # Over when the source has no job and the destination has dropped its incoming VM.
+    while (preflight.active_job(dom) != libvirt.VIR_DOMAIN_JOB_NONE or
+           preflight.find(destination, dom.name())[0] is not None):
         if time.monotonic() > deadline:
             raise runner.MigrationFailed('%s: the orphaned migration job did not end within %d s'
                                          % (dom.name(), timeout_s), {})

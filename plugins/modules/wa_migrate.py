@@ -396,9 +396,6 @@ def finish_earlier_run(module, source, destination, where, postcopy_possible):
         if where['destination'] != 'running':
             module.fail_json(msg='%s: resumed, but the VM is %s' % (name, migration.where_text(where)), **details)
         module.exit_json(changed=True, **details)
-    if where['destination'] is not None:
-        module.fail_json(msg='%s exists on both hosts (source: %s, destination: %s); not touching it'
-                         % (name, where['source'], where['destination']), vm_location=where)
 
 
 def run(module, source, destination):
@@ -418,10 +415,15 @@ def run(module, source, destination):
     dom, _state = preflight.find(source, name)
     adopted = None
     if not module.check_mode:
+        # The lease is ours, so a migration job of this VM belongs to a run that is gone.
         try:
-            adopted = migration.settle_orphan(source, dom)
+            adopted = migration.settle_orphan(source, destination, dom)
         except runner.MigrationFailed as err:
             module.fail_json(msg=str(err), vm_location=locate(source, destination, name))
+        where = locate(source, destination, name)
+    if where['destination'] is not None:
+        module.fail_json(msg='%s exists on both hosts (source: %s, destination: %s); not touching it'
+                         % (name, where['source'], where['destination']), vm_location=where)
     try:
         preflight.check_can_migrate(source, destination, dom, params['method'] in ('postcopy', 'hybrid'),
                                     params['destination_postcopy_capable'])

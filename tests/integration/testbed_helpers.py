@@ -74,16 +74,76 @@ def leftovers():
     return found
 
 
-def run_module(host, module, args, check=False):
-    """Run a module of the collection on a test-bed host; returns its result (failed or not)."""
+def start_module(host, module, args, check=False):
+    """Start a module of the collection on a test-bed host in a process group of its own; see module_result."""
     command = ['ansible', host, '-m', 'workload_aware.live_migration.' + module, '-a', json.dumps(args)]
     for inventory in INVENTORIES:
         command += ['-i', inventory]
     if check:
         command.append('--check')
     env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json')
-    output = subprocess.run(command, env=env, stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
-    return json.loads(output)['plays'][0]['tasks'][0]['hosts'][host]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, universal_newlines=True,
+                               start_new_session=True)
+    process.host = host
+    return process
+
+
+def module_result(process, timeout=600):
+    """The result (failed or not) of a module started with start_module."""
+    output = process.communicate(timeout=timeout)[0]
+    return json.loads(output)['plays'][0]['tasks'][0]['hosts'][process.host]
+
+
+def run_module(host, module, args, check=False):
+    """Run a module of the collection on a test-bed host; returns its result (failed or not)."""
+    return module_result(start_module(host, module, args, check=check))
+
+
+def libvirtd_pid(host):
+    with open('/var/lib/wa-testbed/%s/libvirtd.pid' % host) as pidfile:
+        return int(pidfile.read().strip())
+
+
+def start_libvirtd(host):
+    """Start a test-bed host's libvirtd again (it reconnects to its running VMs)."""
+    subprocess.run(['sh', os.path.join(REPO, 'roles', 'testbed', 'files', 'wa-testbed-host'), 'start',
+                    '/var/lib/wa-testbed/' + host, NETNS], check=True)
+
+
+class LinkDown:
+    """`with LinkDown(host):` the QEMU migration ports of `host` take no traffic (inside the test-bed netns).
+
+    reject=False drops packets, as a cut cable does; reject=True resets connections.
+    """
+
+    def __init__(self, host, reject=False):
+        address = HOSTS[host].migration_uri.split('/')[2]
+        self.rule = ['INPUT', '-p', 'tcp', '-d', address, '--dport', '49152:49215', '-j']
+        self.rule += ['REJECT', '--reject-with', 'tcp-reset'] if reject else ['DROP']
+
+    def _iptables(self, action):
+        subprocess.run(['ip', 'netns', 'exec', NETNS, 'iptables', action] + self.rule, check=True)
+
+    def __enter__(self):
+        self._iptables('-I')
+        return self
+
+    def __exit__(self, *_exc):
+        self._iptables('-D')
+
+
+def wait_for_phase(progress_file, phase, timeout=120):
+    """Wait until wa_migrate's progress file reports `phase` ('pre-copy' or 'post-copy'); returns the line."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(progress_file):
+            with open(progress_file) as progress:
+                for line in progress:
+                    entry = json.loads(line)
+                    if entry['phase'] == phase and (entry.get('remaining_mib') or 0) > 0:
+                        return entry
+        time.sleep(0.2)
+    raise AssertionError('no %s progress in %s within %ds' % (phase, progress_file, timeout))
 
 
 def reports_after(vm_name, after_seq, count, timeout=60):
