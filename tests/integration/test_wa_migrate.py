@@ -95,11 +95,19 @@ def test_a_vm_already_on_the_destination_is_unchanged(testbed):
     (dict(method='hybrid', destination_postcopy_capable=False), 'cannot do post-copy'),
     (dict(dest_control_uri='qemu+unix:///system?socket=/nonexistent'), 'destination unreachable'),
     (dict(uri='qemu+unix:///system?socket=/nonexistent'), 'source: cannot connect'),
+    (dict(dest_control_uri='no such scheme://x'), 'destination unreachable'),
     ('to-itself', 'the destination is the source host itself'),
+    (dict(dest_uri='SAME'), 'the destination URI is the source URI'),
+    (dict(link_timeout_s=0), 'link_timeout_s must be positive'),
+    (dict(recovery_budget_s=-1), 'recovery_budget_s must not be negative'),
+    (dict(tolerance=-0.1), 'tolerance must not be negative'),
+    (dict(speed=5), 'Unsupported parameters'),
 ])
 def test_bad_requests_are_refused_before_anything_moves(testbed, args, message):
     home = current_host('wa-cpu')
     seq = latest_seq('wa-cpu')
+    if args == {'dest_uri': 'SAME'}:
+        args = dict(dest_uri=HOSTS[home].uri, dest_control_uri=None)
     if args == 'to-itself':
         # Another spelling of the same host's URI: caught by its host UUID.
         args = dict(dest_uri=HOSTS[home].migration_uri,
