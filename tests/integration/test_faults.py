@@ -69,13 +69,19 @@ def test_link_drop_in_precopy_aborts_and_the_vm_stays_then_a_retry_moves_it(test
 
 
 def restart_where_defined(vm, home):
-    """Destroy the VM on every host and boot it again on `home`, which holds its definition."""
+    """Destroy the VM on every host, undefine it where post-copy defined it, and boot it again on `home`."""
     for host in HOSTS:
         conn = open_connection(HOSTS[host].uri)
         try:
-            conn.lookupByName(vm).destroy()
+            dom = conn.lookupByName(vm)
         except libvirt.libvirtError:
-            pass
+            conn.close()
+            continue
+        try:
+            if dom.isActive():
+                dom.destroy()
+            if host != home and dom.isPersistent():
+                dom.undefine()
         finally:
             conn.close()
     open(console_log(vm), 'w').close()
@@ -121,6 +127,7 @@ def test_link_drop_in_postcopy_resumes_or_reports_the_exact_split_and_the_steps(
     assert again.get('failed') and again['vm_location'] == result['vm_location'] or again.get('recovered'), again
     # The test bed needs the VM back: this restarts it (its memory is gone: on this libvirt it is lost).
     restart_where_defined('wa-write', home)
+    assert where_is('wa-write') == {home: RUNNING}
     assert_healthy_after('wa-write', 0)
 
 
