@@ -37,7 +37,8 @@ def where_text(where):
 def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_downtime_ms=300, time_budget_s=900,
                   precopy_budget_s=0, predicted_precopy_s=None, first_pass_s=60.0, auto_converge='auto',
                   compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None,
-                  link_timeout_s=migration_monitor.DEFAULT_LINK_TIMEOUT_S, recovery_budget_s=120):
+                  link_timeout_s=migration_monitor.DEFAULT_LINK_TIMEOUT_S,
+                  recovery_budget_s=recovery.DEFAULT_BUDGET_S):
     """MigrationOptions with the collection's defaults and rules.
 
     The pre-copy budget, unless given, is twice the predicted pre-copy time (or
@@ -61,7 +62,7 @@ def resume_split(source, destination, dom, options, details=None):
     blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion())
     attempts = []
     if blocker is None:
-        resumed, attempts = recovery.resume(dom, options, options.recovery_budget_s)
+        resumed, attempts = recovery.resume(dom, options)
         details['recovery_attempts'] = attempts
         if resumed:
             details['recovered'] = True

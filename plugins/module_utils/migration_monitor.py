@@ -40,7 +40,7 @@ MIN_PASSES_BEFORE_STALL = 2
 PROGRESS_FRACTION = 0.95
 
 # Seconds without a byte sent before the link counts as down.
-DEFAULT_LINK_TIMEOUT_S = 10.0
+DEFAULT_LINK_TIMEOUT_S = 10
 
 Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib'])
 

@@ -28,6 +28,9 @@ RESUME_BROKEN = {
 
 POSTCOPY_FAILED = 'post-copy failed'
 
+# Seconds a failed post-copy is retried before the operator is told.
+DEFAULT_BUDGET_S = 120
+
 
 def version_tuple(number):
     """libvirt's version number (major * 1,000,000 + minor * 1,000 + micro) as a tuple."""
@@ -64,14 +67,15 @@ def operator_steps(name, source_uri, dest_uri, blocker=None):
     return steps
 
 
-def resume(dom, options, budget_s, interval_s=2.0, clock=time.monotonic, sleep=time.sleep):
-    """Try to resume the failed post-copy migration of `dom` (source side) until it works or `budget_s` ends.
+def resume(dom, options, interval_s=2.0, clock=time.monotonic, sleep=time.sleep):
+    """Try to resume the failed post-copy migration of `dom` (source side) until it works or
+    `options.recovery_budget_s` ends.
 
     Returns (resumed, attempts): attempts lists the error of each failed try.
     """
     flags, params = runner.migration_flags(options)
     flags |= libvirt.VIR_MIGRATE_POSTCOPY | libvirt.VIR_MIGRATE_POSTCOPY_RESUME
-    deadline = clock() + budget_s
+    deadline = clock() + options.recovery_budget_s
     attempts = []
     while True:
         try:

@@ -270,8 +270,9 @@ class MigrationRunner:
                     break
             self.watch_over.set()
             switcher.join()
-            # The completed-job statistics come with the event (the destination has none after post-copy).
-            self.completed.wait(5.0)
+            if self.call_done.is_set():
+                # The completed-job statistics come with the event (the destination has none after post-copy).
+                self.completed.wait(5.0)
         finally:
             for callback in callbacks:
                 try:

@@ -280,7 +280,8 @@ earlier_run:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, assessment, lease, migration, policy, preflight, profiler, recovery, runner)
+    _events, _libvirt, assessment, lease, migration, migration_monitor, policy, preflight, profiler, recovery,
+    runner)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration import locate
 
 
@@ -475,9 +476,9 @@ def main():
             tolerance=dict(type='float', default=0.05),
             progress_file=dict(type='path'),
             stop_file=dict(type='path'),
-            link_timeout_s=dict(type='int', default=10),
-            recovery_budget_s=dict(type='int', default=120),
-            lock_dir=dict(type='path', default='/run/lock/wa-live-migration'),
+            link_timeout_s=dict(type='int', default=migration_monitor.DEFAULT_LINK_TIMEOUT_S),
+            recovery_budget_s=dict(type='int', default=recovery.DEFAULT_BUDGET_S),
+            lock_dir=dict(type='path', default=lease.DEFAULT_LOCK_DIR),
         ),
         supports_check_mode=True,
     )
