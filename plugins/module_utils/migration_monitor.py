@@ -27,6 +27,8 @@ import collections
 
 SWITCH_TO_POSTCOPY = 'switch-to-postcopy'
 ABORT = 'abort'
+# A third kind of action, for policies that raise the downtime limit as pre-copy stalls.
+SetDowntime = collections.namedtuple('SetDowntime', ['ms'])
 
 # The pass at whose start each method switches to post-copy.
 SWITCH_ITERATION = {'postcopy': 1, 'hybrid': 2}
@@ -108,6 +110,26 @@ def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stal
     if postcopy_possible:
         return SWITCH_TO_POSTCOPY, why + '; switching to post-copy'
     return ABORT, why + '; post-copy is not possible, aborting (the VM keeps running on the source)'
+
+
+class CollectionPolicy:
+    """The collection's own watch over pre-copy: precopy_action with one migration's options.
+
+    A policy is what the runner asks, every poll while pre-copy runs, what to do:
+    `initial_downtime_ms` (None: leave QEMU's default), `precopy_action(elapsed_s,
+    history)` returning (None | SWITCH_TO_POSTCOPY | ABORT | SetDowntime(ms), why).
+    The baselines (baselines.py) are policies of the same shape.
+    """
+
+    name = 'workload-aware'
+
+    def __init__(self, options):
+        self.options = options
+        self.initial_downtime_ms = options.max_downtime_ms
+
+    def precopy_action(self, elapsed_s, history):
+        return precopy_action(elapsed_s, history, self.options.postcopy_possible, self.options.precopy_budget_s,
+                              link_timeout_s=self.options.link_timeout_s)
 
 
 def precopy_budget(predicted_total_s, first_pass_s, floor_s=10.0):

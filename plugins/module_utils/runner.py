@@ -78,12 +78,16 @@ def migration_flags(options):
 
 
 class MigrationRunner:
-    """One migration of `dom` (on connection `conn`, opened after the event loop started)."""
+    """One migration of `dom` (on connection `conn`, opened after the event loop started).
 
-    def __init__(self, conn, dom, options, poll_s=0.25, clock=time.monotonic):
+    `policy` decides while pre-copy runs (migration_monitor.CollectionPolicy unless given).
+    """
+
+    def __init__(self, conn, dom, options, poll_s=0.25, clock=time.monotonic, policy=None):
         self.conn = conn
         self.dom = dom
         self.options = options
+        self.policy = policy or migration_monitor.CollectionPolicy(options)
         self.poll_s = poll_s
         self.clock = clock
         self.start = None
@@ -159,6 +163,16 @@ class MigrationRunner:
             if not self._switch_to_postcopy(why, self.switch_requested_at):
                 time.sleep(0.05)
 
+    def _set_downtime(self, downtime_ms, why):
+        """Set QEMU's downtime limit; False when QEMU did not take it (yet)."""
+        try:
+            self.dom.migrateSetMaxDowntime(int(downtime_ms), 0)
+        except libvirt.libvirtError as err:
+            self._note('downtime-limit-retry', error=err.get_error_message())
+            return False
+        self._note('downtime-limit', ms=int(downtime_ms), why=why)
+        return True
+
     def _abort(self, why):
         try:
             self.dom.abortJob()
@@ -216,12 +230,8 @@ class MigrationRunner:
         """One look at the running migration; returns whether the downtime limit is set."""
         if not downtime_set and self.iteration >= 1:
             # libvirt applies its own migration parameters when the job starts; set ours after.
-            try:
-                self.dom.migrateSetMaxDowntime(int(self.options.max_downtime_ms), 0)
-                self._note('downtime-limit', ms=int(self.options.max_downtime_ms))
-                downtime_set = True
-            except libvirt.libvirtError as err:
-                self._note('downtime-limit-retry', error=err.get_error_message())
+            initial = self.policy.initial_downtime_ms
+            downtime_set = initial is None or self._set_downtime(initial, '%s: initial limit' % self.policy.name)
         if self.in_postcopy or self.switched:
             self._watch_postcopy()
             return downtime_set
@@ -235,10 +245,10 @@ class MigrationRunner:
         if elapsed >= self.options.time_budget_s:
             self._abort('pre-copy still running after the %.0f s time budget' % self.options.time_budget_s)
             return downtime_set
-        action, why = migration_monitor.precopy_action(
-            elapsed, self.history, self.options.postcopy_possible, self.options.precopy_budget_s,
-            link_timeout_s=self.options.link_timeout_s)
-        if action == migration_monitor.SWITCH_TO_POSTCOPY:
+        action, why = self.policy.precopy_action(elapsed, self.history)
+        if isinstance(action, migration_monitor.SetDowntime):
+            self._set_downtime(action.ms, why)
+        elif action == migration_monitor.SWITCH_TO_POSTCOPY:
             self._switch_to_postcopy(why, self.iteration)
         elif action == migration_monitor.ABORT:
             self._abort(why)
