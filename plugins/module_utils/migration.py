@@ -10,8 +10,42 @@ __metaclass__ = type
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    migration_monitor, preflight, recovery, runner)
+    assessment, migration_monitor, policy, preflight, profiler, recovery, runner)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+
+
+class NoMethod(Exception):
+    """`auto` found no method to use; `details` has the profile and predictions."""
+
+    def __init__(self, message, details):
+        super(NoMethod, self).__init__(message)
+        self.details = details
+
+
+def plan_method(source, dom, method, profile_window_s, link_mibps, max_downtime_ms, postcopy_possible,
+                tolerance=policy.DEFAULT_TOLERANCE):
+    """(method, reason, profile, assessment) before a migration; profile and assessment may be None.
+
+    `auto` profiles the VM and takes the cost model's recommendation; a given
+    method is kept, with what the model predicted for it when the VM was profiled.
+    Raises NoMethod when `auto` cannot choose, profiler.ProfileError for an unknown VM.
+    """
+    if profile_window_s == 0:
+        return method, 'method %s given; not profiled' % method, None, None
+    profile = profiler.profile_host(source, [dom.name()], profile_window_s)[dom.name()]
+    if not profile.get('complete'):
+        if method == 'auto':
+            raise NoMethod('cannot profile %s to choose a method: %s' % (dom.name(), '; '.join(profile['errors'])),
+                           dict(profile=profile))
+        return method, 'method %s given; profile incomplete' % method, profile, None
+    assessed = assessment.assess(profile, link_mibps, max_downtime_ms, policy.allowed_methods(postcopy_possible),
+                                 tolerance)
+    if method == 'auto':
+        if assessed['recommended_method'] is None:
+            raise NoMethod('%s: %s' % (dom.name(), assessed['reason']),
+                           dict(profile=profile, predictions=assessed['predictions']))
+        return assessed['recommended_method'], assessed['reason'], profile, assessed
+    return method, 'method %s given; the model predicted: %s' % (method, assessed['reason']), profile, assessed
 
 
 def locate(source, destination, name):
@@ -109,16 +143,17 @@ def settle_orphan(source, destination, dom, timeout_s=60, poll_s=0.5):
     return found
 
 
-def migrate_vm(source, destination, dom, options):
+def migrate_vm(source, destination, dom, options, precopy_policy=None):
     """Run the migration and check the VM runs on the destination.
 
     A post-copy that fails on its link is resumed within the recovery budget.
+    `precopy_policy` watches pre-copy (the collection's own unless given).
     Returns the runner's result with `vm_location` and `destination_state`;
     raises runner.MigrationFailed (details include where the VM is) otherwise.
     """
     name = dom.name()
     try:
-        result = runner.MigrationRunner(source, dom, options).run()
+        result = runner.MigrationRunner(source, dom, options, policy=precopy_policy).run()
     except runner.MigrationFailed as err:
         where = locate(source, destination, name)
         if recovery.is_split(where):

@@ -280,33 +280,19 @@ earlier_run:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, assessment, lease, migration, migration_monitor, policy, preflight, profiler, recovery,
-    runner)
+    _events, _libvirt, lease, migration, migration_monitor, preflight, profiler, recovery, runner)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration import locate
 
 
 def plan(module, source, dom, postcopy_possible):
     """(method, reason, profile, predictions) before the migration."""
     params = module.params
-    method = params['method']
-    if params['profile_window_s'] == 0:
-        return method, 'method %s given; not profiled' % method, None, None
-    profiles = profiler.profile_host(source, [dom.name()], params['profile_window_s'])
-    profile = profiles[dom.name()]
-    if not profile.get('complete'):
-        if method == 'auto':
-            module.fail_json(msg='cannot profile %s to choose a method: %s' % (dom.name(), '; '.join(profile['errors'])),
-                             profile=profile)
-        return method, 'method %s given; profile incomplete' % method, profile, None
-    allowed = policy.allowed_methods(postcopy_possible)
-    link = params['bandwidth_mibps'] or params['link_mibps']
-    result = assessment.assess(profile, link, params['max_downtime_ms'], allowed, params['tolerance'])
-    if method == 'auto':
-        if result['recommended_method'] is None:
-            module.fail_json(msg='%s: %s' % (dom.name(), result['reason']), profile=profile,
-                             predictions=result['predictions'])
-        return result['recommended_method'], result['reason'], profile, result
-    return method, 'method %s given; the model predicted: %s' % (method, result['reason']), profile, result
+    try:
+        return migration.plan_method(source, dom, params['method'], params['profile_window_s'],
+                                     params['bandwidth_mibps'] or params['link_mibps'], params['max_downtime_ms'],
+                                     postcopy_possible, params['tolerance'])
+    except migration.NoMethod as err:
+        module.fail_json(msg=str(err), **err.details)
 
 
 def options_for(params, method, assessed, postcopy_possible):
