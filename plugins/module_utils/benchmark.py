@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One benchmark run: the guest's health before, one migration by a method or a baseline, health after.
+
+The migration goes through the same code as wa_migrate (migration.migrate_vm and
+the runner); a baseline differs only in the policy that watches pre-copy and the
+flags it migrates with.  Before and after, the guest's own reports (see
+guest_health) say how much work it did and whether its memory stayed intact.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import time
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
+    baselines, evaluation, guest_health, migration, runner)
+
+# Reports after a migration: the generator re-verifies its whole working set
+# every 2 s, so three fresh reports include at least one full verification.
+REPORTS_AFTER = 3
+
+
+class BenchmarkError(Exception):
+    """The run could not be made (the guest is not reporting, or is unhealthy before it)."""
+
+
+def _reports(console_log):
+    return guest_health.reports(guest_health.read_console_tail(console_log, max_bytes=262144))
+
+
+def wait_for_reports(console_log, after_seq, count, timeout_s, clock=time.monotonic, sleep=time.sleep):
+    """At least `count` reports with seq > after_seq, oldest first; fewer if the guest stops reporting."""
+    deadline = clock() + timeout_s
+    while True:
+        fresh = [r for r in _reports(console_log) if r.seq > after_seq]
+        if len(fresh) >= count or clock() > deadline:
+            return fresh
+        sleep(0.25)
+
+
+def healthy_before(console_log, timeout_s=30, fresh_s=2.0):
+    """The guest's last reports before a run; BenchmarkError unless it reports, and healthy."""
+    reports = _reports(console_log)
+    if not reports or time.time() - os.path.getmtime(console_log) > fresh_s:
+        # Not a report in the last seconds: wait for one, to be sure the guest still runs.
+        if not wait_for_reports(console_log, reports[-1].seq if reports else 0, 1, timeout_s):
+            raise BenchmarkError('the guest has not reported within %d s (%s)' % (timeout_s, console_log))
+        reports = _reports(console_log)
+    if not reports[-1].healthy:
+        raise BenchmarkError('the guest reports corruption before the run: %s' % (reports[-1].fields,))
+    return reports
+
+
+def options_and_policy(method, dest_uri, bandwidth_mibps, max_downtime_ms, time_budget_s, memory_mib,
+                       predictions):
+    """MigrationOptions and the pre-copy policy of a run (None: the collection's own)."""
+    if method in evaluation.BASELINE_METHODS:
+        policy = baselines.baseline(method, memory_mib)
+        options = migration.build_options(
+            'precopy', dest_uri, policy.postcopy, bandwidth_mibps=bandwidth_mibps, max_downtime_ms=max_downtime_ms,
+            time_budget_s=time_budget_s, precopy_budget_s=time_budget_s,
+            auto_converge='always' if policy.auto_converge else 'never')
+        return options, policy
+    predicted = predictions['precopy']['total_s'] if predictions else None
+    first_pass = predictions['postcopy']['total_s'] if predictions else 60.0
+    options = migration.build_options(
+        method, dest_uri, True, bandwidth_mibps=bandwidth_mibps, max_downtime_ms=max_downtime_ms,
+        time_budget_s=time_budget_s, predicted_precopy_s=predicted, first_pass_s=first_pass)
+    return options, None
+
+
+def run_once(source, destination, dom, request):
+    """Migrate `dom` once as `request` says; returns the benchmark row (see evaluation.COLUMNS).
+
+    request: method, dest_uri, bandwidth_mibps, max_downtime_ms, time_budget_s, memory_mib,
+    console_log, profile_window_s (auto), predictions (the cell's, for fixed methods),
+    transfer_mib and dirty_rate_mibps (the cell's profile).
+    """
+    method = request['method']
+    before = healthy_before(request['console_log'])
+    start_seq = before[-1].seq
+    predictions = request.get('predictions')
+    chosen, predicted, note = None, None, ''
+    if method == evaluation.AUTO:
+        chosen, reason, _profile, assessed = migration.plan_method(
+            source, dom, 'auto', request['profile_window_s'], request['bandwidth_mibps'],
+            request['max_downtime_ms'], True)
+        predictions = assessed['predictions']
+        predicted = predictions[chosen]['total_s']
+        note = reason
+        # The profile's own seconds come before the migration: the baseline reports must too.
+        start_seq = _reports(request['console_log'])[-1].seq
+    elif method in evaluation.OWN_METHODS and predictions:
+        predicted = predictions[method]['total_s']
+    options, policy = options_and_policy(chosen or method, request['dest_uri'], request['bandwidth_mibps'],
+                                         request['max_downtime_ms'], request['time_budget_s'],
+                                         request['memory_mib'], predictions)
+    try:
+        result = migration.migrate_vm(source, destination, dom, options, precopy_policy=policy)
+        success = True
+    except runner.MigrationFailed as err:
+        result = err.details
+        success = False
+        note = str(err)
+    cut_off = bool(result.get('aborted')) and 'time budget' in result['aborted']
+    end_seq = _reports(request['console_log'])[-1].seq
+    after = wait_for_reports(request['console_log'], end_seq, REPORTS_AFTER, timeout_s=30)
+    during = [r for r in _reports(request['console_log']) if start_seq < r.seq <= end_seq + 1]
+    healthy = len(after) >= REPORTS_AFTER and all(r.healthy for r in during + after)
+    total = result.get('total_time_s')
+    if cut_off:
+        # Cut off at the budget: the time it would have needed is at least that.
+        total = float(request['time_budget_s'])
+    elif total is None:
+        total = result.get('wall_time_s')
+    return {
+        'method': method,
+        'chosen_method': chosen or '',
+        'predicted_total_s': predicted,
+        'total_s': total,
+        'downtime_ms': result.get('downtime_ms'),
+        'bytes': result.get('bytes_transferred'),
+        'rounds': result.get('precopy_rounds'),
+        'work_ratio': evaluation.work_ratio(before, during),
+        'success': success,
+        'healthy': healthy,
+        'cut_off': cut_off,
+        'method_used': result.get('method_used') or '',
+        'transfer_mib': request.get('transfer_mib'),
+        'floor_s': evaluation.floor_s(request.get('transfer_mib'), request['bandwidth_mibps']),
+        'postcopy_requests': result.get('postcopy_requests'),
+        'time_budget_s': request['time_budget_s'],
+        'note': note.replace('\n', ' ')[:300],
+    }

@@ -1,0 +1,280 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The benchmark's records and what they add up to.
+
+Pure Python, no libvirt: one CSV row per migration (COLUMNS), the guest's slowdown
+from its own health reports, which runs are still to do (so an interrupted
+benchmark resumes), and the figures of the report: medians, success ratios,
+auto against the best fixed method and against each baseline, model error, the
+floor, and the calibration of the cost model's bandwidth and fixed overhead.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import os
+
+OWN_METHODS = ('precopy', 'postcopy', 'hybrid')
+AUTO = 'auto'
+BASELINE_METHODS = ('libvirt-default', 'kubevirt', 'ovirt-postcopy', 'nova-postcopy')
+ALL_METHODS = OWN_METHODS + (AUTO,) + BASELINE_METHODS
+
+# The issue's columns first, then what explains them.
+COLUMNS = (
+    'workload', 'memory_mib', 'dirty_rate_mbps', 'bandwidth_mibps', 'method', 'chosen_method', 'repetition',
+    'predicted_total_s', 'total_s', 'downtime_ms', 'bytes', 'rounds', 'work_ratio', 'success', 'healthy',
+    'cut_off',
+    'method_used', 'transfer_mib', 'floor_s', 'postcopy_requests', 'time_budget_s', 'vm', 'source',
+    'destination', 'finished_at', 'note',
+)
+KEY = ('workload', 'memory_mib', 'bandwidth_mibps', 'method', 'repetition')
+BOOLEANS = ('success', 'healthy', 'cut_off')
+NUMBERS = ('memory_mib', 'dirty_rate_mbps', 'bandwidth_mibps', 'repetition', 'predicted_total_s', 'total_s',
+           'downtime_ms', 'bytes', 'rounds', 'work_ratio', 'transfer_mib', 'floor_s', 'postcopy_requests',
+           'time_budget_s')
+
+# Reports before a migration that give the guest's normal work rate.
+BASELINE_REPORTS = 3
+
+
+def run_key(row):
+    """What identifies a run: workload, memory, bandwidth, method, repetition."""
+    return tuple(str(_number(row[k]) if k in NUMBERS else row[k]) for k in KEY)
+
+
+def _number(value):
+    if value in (None, ''):
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _parse(row):
+    parsed = dict(row)
+    for key in NUMBERS:
+        parsed[key] = _number(row.get(key))
+    for key in BOOLEANS:
+        parsed[key] = str(row.get(key)).lower() == 'true'
+    return parsed
+
+
+def read_runs(path):
+    """Every recorded run, numbers and booleans parsed; [] when there is no file yet."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [_parse(row) for row in csv.DictReader(handle)]
+
+
+def append_run(path, row):
+    """Append one run (a header first when the file is new)."""
+    unknown = set(row) - set(COLUMNS)
+    if unknown:
+        raise ValueError('not benchmark columns: %s' % ', '.join(sorted(unknown)))
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    with open(path, 'a') as handle:
+        writer = csv.DictWriter(handle, COLUMNS, lineterminator='\n')
+        if new:
+            writer.writeheader()
+        writer.writerow(dict((k, _csv_value(row.get(k))) for k in COLUMNS))
+
+
+def _csv_value(value):
+    if value is None:
+        return ''
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, float):
+        return '%.4g' % value if abs(value) < 1e6 else '%d' % value
+    return value
+
+
+def plan_runs(cells, methods, repetitions, bandwidths):
+    """Every run of the matrix, in order: cell, bandwidth, repetition, method.
+
+    Methods rotate from one repetition to the next, so that none always runs first.
+    """
+    runs = []
+    for cell in cells:
+        for bandwidth in bandwidths:
+            for repetition in range(1, repetitions + 1):
+                shift = (repetition - 1) % len(methods)
+                for method in methods[shift:] + methods[:shift]:
+                    runs.append(dict(workload=cell['workload'], memory_mib=cell['memory_mib'],
+                                     bandwidth_mibps=bandwidth, method=method, repetition=repetition))
+    return runs
+
+
+def work_ratio(reports_before, reports_during):
+    """The guest's work rate during a migration over its rate before it, from its own reports.
+
+    None when the workload does no measurable work (idle) or there was no report.
+    """
+    before = [r.work for r in reports_before[-BASELINE_REPORTS:]]
+    if not before or not reports_during:
+        return None
+    normal = sum(before) / len(before)
+    if normal <= 0:
+        return None
+    during = sum(r.work for r in reports_during) / len(reports_during)
+    return round(during / normal, 3)
+
+
+def floor_s(transfer_mib, bandwidth_mibps):
+    """The least time a migration can take: the memory that must cross, at the bandwidth limit."""
+    if not transfer_mib or not bandwidth_mibps:
+        return None
+    return round(float(transfer_mib) / bandwidth_mibps, 3)
+
+
+# -- the report's figures ---------------------------------------------------------------------
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
+
+
+def cells_of(runs):
+    """[(workload, memory_mib, bandwidth_mibps)] in the order first recorded."""
+    seen = []
+    for run in runs:
+        cell = (run['workload'], run['memory_mib'], run['bandwidth_mibps'])
+        if cell not in seen:
+            seen.append(cell)
+    return seen
+
+
+def method_stats(runs):
+    """Per method of one cell: n, successes, median/min/max total (a cut-off run counts at its budget), ..."""
+    stats = {}
+    for method in ALL_METHODS:
+        mine = [r for r in runs if r['method'] == method]
+        if not mine:
+            continue
+        totals = [r['total_s'] for r in mine if r['total_s'] is not None]
+        ok = [r for r in mine if r['success']]
+        stats[method] = {
+            'n': len(mine),
+            'successes': len(ok),
+            'success_ratio': len(ok) / float(len(mine)),
+            'cut_off': sum(1 for r in mine if r['cut_off']),
+            'healthy': all(r['healthy'] for r in mine),
+            'median_total_s': median(totals),
+            'min_total_s': min(totals) if totals else None,
+            'max_total_s': max(totals) if totals else None,
+            'median_downtime_ms': median(r['downtime_ms'] for r in ok),
+            'min_downtime_ms': min([r['downtime_ms'] for r in ok if r['downtime_ms'] is not None] or [None]),
+            'max_downtime_ms': max([r['downtime_ms'] for r in ok if r['downtime_ms'] is not None] or [None]),
+            'median_work_ratio': median(r['work_ratio'] for r in mine),
+            'min_work_ratio': min([r['work_ratio'] for r in mine if r['work_ratio'] is not None] or [None]),
+            'max_work_ratio': max([r['work_ratio'] for r in mine if r['work_ratio'] is not None] or [None]),
+            'median_floor_ratio': median(r['total_s'] / r['floor_s'] for r in ok if r['floor_s'] and r['total_s']),
+            'chosen': sorted(set(r['chosen_method'] for r in mine if r['chosen_method'])),
+        }
+    return stats
+
+
+def best_fixed(stats):
+    """The fixed method (pre-copy, post-copy, hybrid) with the lowest median time that never failed."""
+    candidates = [(s['median_total_s'], m) for m, s in stats.items()
+                  if m in OWN_METHODS and s['success_ratio'] == 1.0 and s['median_total_s'] is not None]
+    return min(candidates)[1] if candidates else None
+
+
+def model_errors(runs):
+    """|predicted - measured| / measured of auto's successful runs (its chosen method's prediction)."""
+    return [abs(r['predicted_total_s'] - r['total_s']) / r['total_s'] for r in runs
+            if r['method'] == AUTO and r['success'] and r['predicted_total_s'] and r['total_s']]
+
+
+def summarise(runs, auto_target=1.05, model_target=0.20):
+    """Per cell: the method stats, auto against the best fixed method and each baseline, and model error."""
+    summary = []
+    for cell in cells_of(runs):
+        mine = [r for r in runs if (r['workload'], r['memory_mib'], r['bandwidth_mibps']) == cell]
+        stats = method_stats(mine)
+        best = best_fixed(stats)
+        auto = stats.get(AUTO)
+        row = {'workload': cell[0], 'memory_mib': cell[1], 'bandwidth_mibps': cell[2], 'stats': stats,
+               'best_fixed': best, 'auto_vs_best': None, 'auto_within_target': None, 'baselines': {}}
+        if auto and best and auto['median_total_s']:
+            row['auto_vs_best'] = auto['median_total_s'] / stats[best]['median_total_s']
+            row['auto_within_target'] = row['auto_vs_best'] <= auto_target and auto['success_ratio'] == 1.0
+        for baseline in BASELINE_METHODS:
+            other = stats.get(baseline)
+            if auto and other and other['median_total_s'] and auto['median_total_s']:
+                row['baselines'][baseline] = {
+                    'time_ratio': auto['median_total_s'] / other['median_total_s'],
+                    'success_ratio': (auto['success_ratio'] / other['success_ratio']
+                                      if other['success_ratio'] else None),
+                    'baseline_cut_off': other['cut_off'],
+                }
+        errors = model_errors(mine)
+        row['model_error_median'] = median(errors)
+        row['model_error_max'] = max(errors) if errors else None
+        row['model_within_target'] = (max(errors) <= model_target) if errors else None
+        summary.append(row)
+    return summary
+
+
+def _least_squares(rows, values):
+    """Coefficients c minimising |rows c - values|, by the normal equations; None if singular."""
+    size = len(rows[0])
+    matrix = [[sum(r[i] * r[j] for r in rows) for j in range(size)] + [sum(r[i] * v for r, v in zip(rows, values))]
+              for i in range(size)]
+    for col in range(size):
+        pivot = max(range(col, size), key=lambda row: abs(matrix[row][col]))
+        if abs(matrix[pivot][col]) < 1e-12:
+            return None
+        matrix[col], matrix[pivot] = matrix[pivot], matrix[col]
+        for row in range(size):
+            if row != col:
+                factor = matrix[row][col] / matrix[col][col]
+                matrix[row] = [a - factor * b for a, b in zip(matrix[row], matrix[col])]
+    return [matrix[i][size] / matrix[i][i] for i in range(size)]
+
+
+def _fit(points, with_passes):
+    """Fit total = setup + ideal / efficiency [+ passes * pass_s] over (ideal_s, passes, total_s) points."""
+    if not points:
+        return None
+    rows = [[1.0, ideal] + ([float(passes)] if with_passes else []) for ideal, passes, _t in points]
+    totals = [t for _i, _p, t in points]
+    coefficients = _least_squares(rows, totals) if len(points) > len(rows[0]) else None
+    if coefficients is None or coefficients[1] <= 0:
+        return None
+    mean = sum(totals) / len(totals)
+    residual = sum((t - sum(c * x for c, x in zip(coefficients, row))) ** 2 for row, t in zip(rows, totals))
+    spread = sum((t - mean) ** 2 for t in totals)
+    fit = {'setup_s': round(coefficients[0], 3), 'bandwidth_efficiency': round(1.0 / coefficients[1], 3),
+           'runs': len(points), 'r2': round(1.0 - residual / spread, 4) if spread else None}
+    if with_passes:
+        fit['pass_s'] = round(coefficients[2], 4)
+    return fit
+
+
+def calibrate(runs):
+    """The cost model's overheads, fitted to successful runs, separately for the two ways memory moves.
+
+    precopy: runs that stayed in pre-copy (any method or baseline),
+        total_s = setup_s + sent_mib / (bandwidth_efficiency * bandwidth) + passes * pass_s
+    postcopy: runs of the post-copy method,
+        total_s = setup_s + sent_mib / (bandwidth_efficiency * bandwidth)
+    Least squares; a fit is None with too few runs (or passes that never vary: pass_s is then left out).
+    """
+    def points(select):
+        return [((r['bytes'] / 1048576.0) / r['bandwidth_mibps'], r['rounds'] or 0, r['total_s']) for r in runs
+                if select(r) and r['success'] and r['bytes'] and r['total_s'] and r['bandwidth_mibps']]
+
+    precopy = points(lambda r: r['method_used'] == 'precopy')
+    return {
+        'precopy': _fit(precopy, True) or _fit(precopy, False),
+        'postcopy': _fit(points(lambda r: r['method'] == 'postcopy' and r['method_used'] == 'postcopy'), False),
+    }

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.guest_health import HealthReport
+
+
+def run(method, total, workload='write-above', success=True, repetition=1, **extra):
+    row = dict(workload=workload, memory_mib=256, dirty_rate_mbps=80.0, bandwidth_mibps=50, method=method,
+               chosen_method='', repetition=repetition, predicted_total_s=None, total_s=total, downtime_ms=5,
+               bytes=None, rounds=2, work_ratio=1.0, success=success, healthy=True, cut_off=False,
+               time_budget_s=45, transfer_mib=175.0, floor_s=3.5)
+    row.update(extra)
+    return row
+
+
+def report(seq, work):
+    return HealthReport(seq, 'write', float(seq), True, 0, -1, work, 'MiB/s', {})
+
+
+def test_runs_round_trip_through_the_csv_with_types(tmp_path):
+    path = str(tmp_path / 'runs.csv')
+    assert evaluation.read_runs(path) == []
+    evaluation.append_run(path, run('auto', 2.5, chosen_method='postcopy', predicted_total_s=3.9, note='a, b'))
+    evaluation.append_run(path, run('libvirt-default', 45.0, success=False, cut_off=True))
+    with open(path) as handle:
+        assert handle.read().count('workload,memory_mib') == 1
+    first, second = evaluation.read_runs(path)
+    assert first['total_s'] == 2.5 and first['memory_mib'] == 256 and first['success'] is True
+    assert first['note'] == 'a, b' and first['chosen_method'] == 'postcopy'
+    assert second['cut_off'] is True and second['success'] is False and second['bytes'] is None
+
+
+def test_a_row_with_an_unknown_column_is_refused(tmp_path):
+    with pytest.raises(ValueError, match='not benchmark columns: speed'):
+        evaluation.append_run(str(tmp_path / 'runs.csv'), dict(run('auto', 1.0), speed=3))
+
+
+def test_a_run_is_known_by_its_key_whatever_the_number_spelling():
+    assert evaluation.run_key(run('auto', 1.0)) == evaluation.run_key(
+        dict(workload='write-above', memory_mib='256', bandwidth_mibps='50.0', method='auto', repetition='1'))
+    assert evaluation.run_key(run('auto', 1.0)) != evaluation.run_key(run('auto', 1.0, repetition=2))
+
+
+def test_the_plan_covers_the_matrix_and_rotates_the_methods():
+    cells = [dict(workload='cpu', memory_mib=256), dict(workload='write-above', memory_mib=512)]
+    runs = evaluation.plan_runs(cells, ['precopy', 'postcopy', 'auto'], 3, [50, 100])
+    assert len(runs) == 2 * 2 * 3 * 3
+    assert len(set(evaluation.run_key(r) for r in runs)) == len(runs)
+    first_methods = [r['method'] for r in runs[:9:3]]
+    assert first_methods == ['precopy', 'postcopy', 'auto']
+
+
+def test_work_ratio_is_the_rate_during_over_the_rate_before():
+    before = [report(1, 100.0), report(2, 40.0), report(3, 40.0), report(4, 40.0)]
+    assert evaluation.work_ratio(before, [report(5, 20.0), report(6, 40.0)]) == 0.75
+    assert evaluation.work_ratio([report(1, 0.0)], [report(2, 0.0)]) is None  # idle does no work
+    assert evaluation.work_ratio(before, []) is None
+
+
+def test_the_floor_is_the_memory_to_move_at_the_bandwidth_limit():
+    assert evaluation.floor_s(175.0, 50) == 3.5
+    assert evaluation.floor_s(None, 50) is None
+
+
+def test_the_summary_compares_auto_with_the_best_fixed_method_that_never_failed():
+    runs = [
+        run('precopy', 1.0, success=False), run('precopy', 1.2, repetition=2),
+        run('postcopy', 2.6), run('postcopy', 2.8, repetition=2),
+        run('hybrid', 4.0), run('hybrid', 4.2, repetition=2),
+        run('auto', 2.6, chosen_method='postcopy', predicted_total_s=3.0),
+        run('auto', 2.8, repetition=2, chosen_method='postcopy', predicted_total_s=2.8),
+        run('libvirt-default', 45.0, success=False, cut_off=True),
+        run('libvirt-default', 45.0, repetition=2, success=False, cut_off=True),
+    ]
+    cell, = evaluation.summarise(runs)
+    assert cell['best_fixed'] == 'postcopy'  # precopy is faster but failed once
+    assert cell['auto_vs_best'] == pytest.approx(1.0)
+    assert cell['auto_within_target'] is True
+    assert cell['stats']['auto']['chosen'] == ['postcopy']
+    assert cell['model_error_max'] == pytest.approx(0.4 / 2.6)
+    assert cell['model_within_target'] is True
+    baseline = cell['baselines']['libvirt-default']
+    assert baseline['time_ratio'] == pytest.approx(2.7 / 45.0)
+    assert baseline['success_ratio'] is None and baseline['baseline_cut_off'] == 2
+    assert cell['stats']['libvirt-default']['success_ratio'] == 0.0
+    assert cell['stats']['postcopy']['median_floor_ratio'] == pytest.approx(2.7 / 3.5)
+
+
+def test_auto_slower_than_the_best_misses_the_target():
+    cell, = evaluation.summarise([run('precopy', 2.0), run('auto', 2.2, chosen_method='hybrid',
+                                                                    predicted_total_s=3.0)])
+    assert cell['auto_vs_best'] == pytest.approx(1.1)
+    assert cell['auto_within_target'] is False
+    assert cell['model_within_target'] is False
+
+
+def test_calibration_recovers_setup_pass_time_and_bandwidth_efficiency():
+    mib = 1048576
+    precopy = [run(m, 0.2 + sent / (0.9 * 50) + 0.05 * passes, bytes=sent * mib, rounds=passes, method_used='precopy')
+               for m, sent, passes in (('precopy', 100, 3), ('libvirt-default', 160, 5), ('hybrid', 250, 3),
+                                       ('precopy', 400, 12), ('auto', 90, 2))]
+    postcopy = [run('postcopy', 0.1 + sent / 50.0, bytes=sent * mib, rounds=2, method_used='postcopy')
+                for sent in (80, 160, 170)]
+    failed = [run('precopy', 99.0, success=False, bytes=mib, method_used='precopy')]
+    fit = evaluation.calibrate(precopy + postcopy + failed)
+    assert fit['precopy']['setup_s'] == pytest.approx(0.2, abs=1e-3)
+    assert fit['precopy']['bandwidth_efficiency'] == pytest.approx(0.9, abs=1e-3)
+    assert fit['precopy']['pass_s'] == pytest.approx(0.05, abs=1e-4)
+    assert fit['precopy']['runs'] == 5 and fit['precopy']['r2'] == pytest.approx(1.0)
+    assert fit['postcopy']['setup_s'] == pytest.approx(0.1, abs=1e-3)
+    assert fit['postcopy']['bandwidth_efficiency'] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_calibration_without_varying_passes_leaves_the_pass_time_out():
+    mib = 1048576
+    same_passes = [run('precopy', 0.2 + sent / 50.0, bytes=sent * mib, rounds=3, method_used='precopy')
+                   for sent in (80, 160, 250)]
+    fit = evaluation.calibrate(same_passes)
+    assert 'pass_s' not in fit['precopy'] and fit['precopy']['setup_s'] == pytest.approx(0.2, abs=1e-3)
+    assert fit['postcopy'] is None
