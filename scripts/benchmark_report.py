@@ -1,0 +1,244 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+"""The benchmark's report: plots, a Markdown table, the targets and the cost model's calibration.
+
+    . scripts/env.sh && python scripts/benchmark_report.py docs/evaluation
+
+Reads DIR/runs.csv (written by playbooks/benchmark.yml) and writes into DIR:
+report.md, calibration.json, time.png, downtime.png, slowdown.png and
+predicted_vs_measured.png.  Prints the targets.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'build', 'collections'))
+
+import matplotlib  # noqa: E402  pylint: disable=wrong-import-position
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import (  # noqa: E402
+    evaluation)  # pylint: disable=wrong-import-position
+
+COLOURS = {
+    'precopy': '#4c72b0', 'postcopy': '#dd8452', 'hybrid': '#55a868', 'auto': '#c44e52',
+    'libvirt-default': '#8c8c8c', 'kubevirt': '#937860', 'ovirt-postcopy': '#da8bc3', 'nova-postcopy': '#8172b3',
+}
+
+
+def cell_label(cell):
+    return '%s\n%d MiB' % (cell['workload'], cell['memory_mib'])
+
+
+def grouped_bars(summary, value, low, high, ylabel, title, path, note=None):
+    """One group of bars per cell, one bar per method, error bars from min to max of the repetitions."""
+    methods = [m for m in evaluation.ALL_METHODS if any(m in c['stats'] for c in summary)]
+    width = 0.8 / max(1, len(methods))
+    fig, axis = plt.subplots(figsize=(max(8, 1.6 * len(summary) + 2), 5))
+    for i, method in enumerate(methods):
+        xs, ys, errors = [], [], [[], []]
+        for j, cell in enumerate(summary):
+            stats = cell['stats'].get(method)
+            if not stats or stats[value] is None:
+                continue
+            xs.append(j + (i - (len(methods) - 1) / 2.0) * width)
+            ys.append(stats[value])
+            errors[0].append(stats[value] - (stats[low] if stats[low] is not None else stats[value]))
+            errors[1].append((stats[high] if stats[high] is not None else stats[value]) - stats[value])
+        axis.bar(xs, ys, width, yerr=errors, capsize=2, label=method, color=COLOURS[method])
+    axis.set_xticks(range(len(summary)))
+    axis.set_xticklabels([cell_label(c) for c in summary])
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    if note:
+        axis.text(0.01, 0.98, note, transform=axis.transAxes, va='top', fontsize=8)
+    axis.legend(fontsize=8, ncol=4)
+    axis.grid(axis='y', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def predicted_vs_measured(runs, path):
+    fig, axis = plt.subplots(figsize=(6, 6))
+    top = 1.0
+    for method in evaluation.OWN_METHODS + (evaluation.AUTO,):
+        points = [(r['predicted_total_s'], r['total_s']) for r in runs
+                  if r['method'] == method and r['success'] and r['predicted_total_s'] and r['total_s']]
+        if points:
+            axis.scatter([p for p, _m in points], [m for _p, m in points], s=18, label=method,
+                         color=COLOURS[method], marker='o' if method != evaluation.AUTO else 'x')
+            top = max(top, max(max(p) for p in points))
+    line = [0, top * 1.1]
+    axis.plot(line, line, color='black', linewidth=1, label='measured = predicted')
+    axis.fill_between(line, [x * 0.8 for x in line], [x * 1.2 for x in line], color='grey', alpha=0.15,
+                      label='within 20 %')
+    axis.set_xlabel('predicted total time (s)')
+    axis.set_ylabel('measured total time (s)')
+    axis.set_title('Cost model: predicted against measured')
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def fmt(value, digits=1, suffix=''):
+    if value is None:
+        return '-'
+    return ('%.' + str(digits) + 'f%s') % (value, suffix)
+
+
+def method_table(summary):
+    lines = ['| workload | MiB | method | runs ok | median time s [min-max] | x floor | downtime ms (median) '
+             '| work ratio (median) | auto chose |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for cell in summary:
+        for method in evaluation.ALL_METHODS:
+            stats = cell['stats'].get(method)
+            if not stats:
+                continue
+            time_text = '%s [%s-%s]' % (fmt(stats['median_total_s']), fmt(stats['min_total_s']),
+                                        fmt(stats['max_total_s']))
+            if stats['cut_off']:
+                time_text = '>= %s (%d cut off)' % (time_text, stats['cut_off'])
+            ok = '%d/%d' % (stats['successes'], stats['n'])
+            if not stats['healthy']:
+                ok += ' UNHEALTHY'
+            lines.append('| %s | %d | %s | %s | %s | %s | %s | %s | %s |' % (
+                cell['workload'], cell['memory_mib'], method, ok, time_text, fmt(stats['median_floor_ratio'], 2),
+                fmt(stats['median_downtime_ms'], 0), fmt(stats['median_work_ratio'], 2),
+                ', '.join(stats['chosen'])))
+    return lines
+
+
+def targets_table(summary):
+    lines = ['| workload | MiB | best fixed | auto / best fixed (<= 1.05) | model error median / max (<= 20 %) '
+             '| auto / libvirt-default | auto / kubevirt | auto / ovirt-postcopy | auto / nova-postcopy |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for cell in summary:
+        ratios = []
+        for baseline in evaluation.BASELINE_METHODS:
+            entry = cell['baselines'].get(baseline)
+            if not entry:
+                ratios.append('-')
+                continue
+            text = '%.2f' % entry['time_ratio']
+            if entry['baseline_cut_off']:
+                text += ' (baseline cut off)'
+            ratios.append(text)
+        verdict = {True: ' met', False: ' MISSED', None: ''}
+        lines.append('| %s | %d | %s | %s%s | %s / %s%s | %s |' % (
+            cell['workload'], cell['memory_mib'], cell['best_fixed'] or '-', fmt(cell['auto_vs_best'], 2),
+            verdict[cell['auto_within_target']], fmt(percent(cell['model_error_median']), 0, ' %'),
+            fmt(percent(cell['model_error_max']), 0, ' %'), verdict[cell['model_within_target']],
+            ' | '.join(ratios)))
+    return lines
+
+
+def percent(value):
+    return None if value is None else 100.0 * value
+
+
+def success_lines(runs):
+    lines = ['| method | runs | succeeded | cut off | healthy after |', '|---|---|---|---|---|']
+    for method in evaluation.ALL_METHODS:
+        mine = [r for r in runs if r['method'] == method]
+        if mine:
+            lines.append('| %s | %d | %d (%.0f %%) | %d | %d |' % (
+                method, len(mine), sum(r['success'] for r in mine),
+                100.0 * sum(r['success'] for r in mine) / len(mine), sum(r['cut_off'] for r in mine),
+                sum(r['healthy'] for r in mine)))
+    return lines
+
+
+def write_report(directory, command):
+    runs = evaluation.read_runs(os.path.join(directory, 'runs.csv'))
+    if not runs:
+        raise SystemExit('no runs in %s/runs.csv' % directory)
+    summary = evaluation.summarise(runs)
+    calibration = evaluation.calibrate(runs)
+    with open(os.path.join(directory, 'calibration.json'), 'w') as handle:
+        json.dump(dict(calibration or {}, command='python scripts/benchmark_report.py %s' % directory), handle,
+                  indent=2, sort_keys=True)
+        handle.write('\n')
+
+    budget = max(r['time_budget_s'] or 0 for r in runs)
+    grouped_bars(summary, 'median_total_s', 'min_total_s', 'max_total_s', 'total migration time (s)',
+                 'Migration time per workload and method (median, min-max of repetitions)',
+                 os.path.join(directory, 'time.png'), note='cut-off runs count at their %d s budget' % budget)
+    grouped_bars(summary, 'median_downtime_ms', 'min_downtime_ms', 'max_downtime_ms', 'downtime (ms)',
+                 'Downtime per workload and method (successful runs)', os.path.join(directory, 'downtime.png'))
+    grouped_bars(summary, 'median_work_ratio', 'min_work_ratio', 'max_work_ratio',
+                 'guest work rate during migration / before (1 = no slowdown)',
+                 'Guest slowdown per workload and method (idle does no work)',
+                 os.path.join(directory, 'slowdown.png'))
+    predicted_vs_measured(runs, os.path.join(directory, 'predicted_vs_measured.png'))
+
+    met_auto = [c['auto_within_target'] for c in summary if c['auto_within_target'] is not None]
+    met_model = [c['model_within_target'] for c in summary if c['model_within_target'] is not None]
+    auto_runs = [r for r in runs if r['method'] == evaluation.AUTO]
+    lines = [
+        '# Benchmark report',
+        '',
+        'Produced by `%s` (the runs) and `python scripts/benchmark_report.py %s` (this report), %s; '
+        '%d runs. Test bed: two libvirt 11 / QEMU 10 hosts on one 2-core machine, TCG guests, loopback links; '
+        'every method capped at the same bandwidth for both phases. See docs/evaluation.md for the method.'
+        % (command, directory, time.strftime('%Y-%m-%d'), len(runs)),
+        '',
+        '## Targets',
+        '',
+        '- auto within 5 %% of the best fixed method (median time): %d of %d cells' % (sum(met_auto), len(met_auto)),
+        '- auto success ratio: %d of %d runs' % (sum(r['success'] for r in auto_runs), len(auto_runs)),
+        '- model error within 20 %% for the chosen method (every auto run of the cell): %d of %d cells'
+        % (sum(met_model), len(met_model)),
+        '- calibration (total = setup + sent / (efficiency x bandwidth), fixed-method runs): %s'
+        % (json.dumps(calibration, sort_keys=True) if calibration else 'too few runs'),
+        '',
+    ] + targets_table(summary) + [
+        '',
+        '## Success per method',
+        '',
+    ] + success_lines(runs) + [
+        '',
+        '## Every method on every workload',
+        '',
+        '"x floor" is the median of total time over the floor: the memory that had to cross (the profile\'s '
+        'non-zero memory) at the bandwidth limit. A cut-off run ran out of its %d s budget in pre-copy and '
+        'was aborted (the VM stayed on its host); its time counts as the budget, a lower bound.' % budget,
+        '',
+    ] + method_table(summary) + [
+        '',
+        '![time](time.png)',
+        '![downtime](downtime.png)',
+        '![slowdown](slowdown.png)',
+        '![predicted vs measured](predicted_vs_measured.png)',
+        '',
+    ]
+    with open(os.path.join(directory, 'report.md'), 'w') as handle:
+        handle.write('\n'.join(lines))
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('directory', help='where runs.csv is and the report goes')
+    parser.add_argument('--command', default='ansible-playbook playbooks/benchmark.yml',
+                        help='the command that made the runs, for the report')
+    args = parser.parse_args()
+    lines = write_report(args.directory, args.command)
+    start = lines.index('## Targets')
+    print('\n'.join(lines[start:lines.index('## Every method on every workload')]))
+
+
+if __name__ == '__main__':
+    main()

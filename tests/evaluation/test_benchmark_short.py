@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+"""The benchmark's short mode on a real test bed: every method and baseline migrates
+two workloads for real, one row each; the report, plots and calibration are written;
+an interrupted benchmark resumes with exactly the runs it lacked; a finished one
+makes none. The test bed is torn down afterwards (keep it with WA_KEEP_TESTBED=1)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'integration'))
+
+from testbed_helpers import INVENTORIES, leftovers, run_playbook as run_any_playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import evaluation  # noqa: E402
+
+WORKLOADS = {'cpu', 'write-above'}
+BUDGET_S = 45
+
+
+def run_playbook(name, *args):
+    # The two-host test bed the benchmark is made for.
+    return run_any_playbook(name, *args, inventories=INVENTORIES[:1])
+
+
+@pytest.fixture(scope='module')
+def results(tmp_path_factory):
+    directory = str(tmp_path_factory.mktemp('benchmark'))
+    run_playbook('benchmark.yml', '-e', 'wa_benchmark_mode=short', '-e', 'wa_benchmark_dir=' + directory)
+    yield directory
+    if os.environ.get('WA_KEEP_TESTBED') != '1':
+        run_playbook('teardown_testbed.yml')
+        remaining = leftovers()
+        assert not remaining, 'teardown left these behind: %s' % remaining
+
+
+def runs_in(directory):
+    return evaluation.read_runs(os.path.join(directory, 'runs.csv'))
+
+
+def test_every_method_ran_once_on_each_workload(results):
+    runs = runs_in(results)
+    assert sorted((r['workload'], r['method']) for r in runs) == sorted(
+        (w, m) for w in WORKLOADS for m in evaluation.ALL_METHODS)
+    for r in runs:
+        print('RUN %(workload)s %(method)s chosen=%(chosen_method)s used=%(method_used)s total=%(total_s)s '
+              'predicted=%(predicted_total_s)s downtime=%(downtime_ms)s work=%(work_ratio)s cut_off=%(cut_off)s' % r)
+        assert r['healthy'], r
+        assert r['memory_mib'] == 256 and r['bandwidth_mibps'] == 50 and r['dirty_rate_mbps'] is not None
+
+
+def test_the_collections_methods_all_succeed(results):
+    for r in runs_in(results):
+        if r['method'] in evaluation.OWN_METHODS + (evaluation.AUTO,):
+            assert r['success'] and not r['cut_off'], r
+            assert r['total_s'] > 0 and r['bytes'] > 0 and r['downtime_ms'] is not None, r
+            assert r['predicted_total_s'] > 0, r
+    auto = dict((r['workload'], r) for r in runs_in(results) if r['method'] == 'auto')
+    assert set(auto) == WORKLOADS
+    for r in auto.values():
+        assert r['chosen_method'] in evaluation.OWN_METHODS
+        assert r['note'].startswith(r['chosen_method'] + ':')
+    # Pre-copy cannot converge when the guest writes faster than the link: the model must see that.
+    assert auto['write-above']['chosen_method'] != 'precopy'
+
+
+def test_a_baseline_that_cannot_finish_is_cut_off_at_the_budget_and_the_vm_stays(results):
+    runs = dict(((r['workload'], r['method']), r) for r in runs_in(results))
+    # 80 MiB/s of writes over a 50 MiB/s link: plain pre-copy never converges, and Nova's
+    # force-complete comes only after 1600 s.
+    for method in ('libvirt-default', 'nova-postcopy'):
+        r = runs[('write-above', method)]
+        assert r['cut_off'] and not r['success'] and r['total_s'] == BUDGET_S, r
+    # KubeVirt switches to post-copy after 150 s per GiB: 37.5 s for 256 MiB.
+    kubevirt = runs[('write-above', 'kubevirt')]
+    assert kubevirt['success'] and kubevirt['method_used'] == 'precopy+postcopy'
+    assert 37.5 < kubevirt['total_s'] < BUDGET_S
+    # On a guest that hardly writes, every baseline simply converges.
+    for method in evaluation.BASELINE_METHODS:
+        assert runs[('cpu', method)]['success'] and runs[('cpu', method)]['method_used'] == 'precopy'
+
+
+def test_the_report_plots_and_calibration_are_written(results):
+    for name in ('report.md', 'time.png', 'downtime.png', 'slowdown.png', 'predicted_vs_measured.png'):
+        path = os.path.join(results, name)
+        assert os.path.getsize(path) > 1000, name
+    with open(os.path.join(results, 'time.png'), 'rb') as png:
+        assert png.read(8) == b'\x89PNG\r\n\x1a\n'
+    with open(os.path.join(results, 'report.md')) as report:
+        text = report.read()
+    assert 'wa_benchmark_mode=short' in text
+    assert '## Targets' in text and '| write-above | 256 | auto | 1/1 |' in text
+    with open(os.path.join(results, 'calibration.json')) as calibration:
+        assert '"setup_s"' in calibration.read()
+
+
+def test_an_interrupted_benchmark_makes_exactly_the_runs_it_lacks(results):
+    path = os.path.join(results, 'runs.csv')
+    with open(path) as handle:
+        lines = handle.read().splitlines(True)
+    kept = [line for line in lines if not line.startswith('cpu,') or ',auto,' not in line and ',hybrid,' not in line]
+    assert len(kept) == len(lines) - 2
+    with open(path, 'w') as handle:
+        handle.writelines(kept)
+    before = dict((evaluation.run_key(r), r['finished_at']) for r in runs_in(results))
+    run_playbook('benchmark.yml', '-e', 'wa_benchmark_mode=short', '-e', 'wa_benchmark_dir=' + results)
+    after = runs_in(results)
+    assert len(after) == 16
+    for r in after:
+        key = evaluation.run_key(r)
+        if r['workload'] == 'cpu' and r['method'] in ('auto', 'hybrid'):
+            assert key not in before and r['success'] and r['healthy'], r
+        else:
+            assert before[key] == r['finished_at'], r
+    # Finished: a further run makes no migration.
+    run_playbook('benchmark.yml', '-e', 'wa_benchmark_mode=short', '-e', 'wa_benchmark_dir=' + results)
+    assert [(evaluation.run_key(r), r['finished_at']) for r in runs_in(results)] == [
+        (evaluation.run_key(r), r['finished_at']) for r in after]
