@@ -39,13 +39,16 @@ def cell_label(cell):
     return '%s\n%d MiB' % (cell['workload'], cell['memory_mib'])
 
 
-def grouped_bars(summary, value, low, high, ylabel, title, path, note=None):
-    """One group of bars per cell, one bar per method, error bars from min to max of the repetitions."""
+def grouped_bars(summary, value, low, high, ylabel, title, path, note=None, log=False):
+    """One group of bars per cell, one bar per method, error bars from min to max of the repetitions.
+
+    A bar with cut-off runs is hatched.
+    """
     methods = [m for m in evaluation.ALL_METHODS if any(m in c['stats'] for c in summary)]
     width = 0.8 / max(1, len(methods))
     fig, axis = plt.subplots(figsize=(max(8, 1.6 * len(summary) + 2), 5))
     for i, method in enumerate(methods):
-        xs, ys, errors = [], [], [[], []]
+        xs, ys, errors, hatches = [], [], [[], []], []
         for j, cell in enumerate(summary):
             stats = cell['stats'].get(method)
             if not stats or stats[value] is None:
@@ -54,14 +57,19 @@ def grouped_bars(summary, value, low, high, ylabel, title, path, note=None):
             ys.append(stats[value])
             errors[0].append(stats[value] - (stats[low] if stats[low] is not None else stats[value]))
             errors[1].append((stats[high] if stats[high] is not None else stats[value]) - stats[value])
-        axis.bar(xs, ys, width, yerr=errors, capsize=2, label=method, color=COLOURS[method])
+            hatches.append('//' if stats['cut_off'] else '')
+        bars = axis.bar(xs, ys, width, yerr=errors, capsize=2, label=method, color=COLOURS[method])
+        for bar, hatch in zip(bars, hatches):
+            bar.set_hatch(hatch)
     axis.set_xticks(range(len(summary)))
     axis.set_xticklabels([cell_label(c) for c in summary])
     axis.set_ylabel(ylabel)
     axis.set_title(title)
+    if log:
+        axis.set_yscale('log')
     if note:
-        axis.text(0.01, 0.98, note, transform=axis.transAxes, va='top', fontsize=8)
-    axis.legend(fontsize=8, ncol=4)
+        fig.text(0.01, 0.01, note, fontsize=8)
+    axis.legend(fontsize=8, ncol=4, loc='upper left')
     axis.grid(axis='y', alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -175,12 +183,13 @@ def write_report(directory, command):
     budget = max(r['time_budget_s'] or 0 for r in runs)
     grouped_bars(summary, 'median_total_s', 'min_total_s', 'max_total_s', 'total migration time (s)',
                  'Migration time per workload and method (median, min-max of repetitions)',
-                 os.path.join(directory, 'time.png'), note='cut-off runs count at their %d s budget' % budget)
+                 os.path.join(directory, 'time.png'), log=True,
+                 note='log scale; hatched: runs cut off at the %d s budget count at the budget (a lower bound)' % budget)
     grouped_bars(summary, 'median_downtime_ms', 'min_downtime_ms', 'max_downtime_ms', 'downtime (ms)',
                  'Downtime per workload and method (successful runs)', os.path.join(directory, 'downtime.png'))
     grouped_bars(summary, 'median_work_ratio', 'min_work_ratio', 'max_work_ratio',
                  'guest work rate during migration / before (1 = no slowdown)',
-                 'Guest slowdown per workload and method (idle does no work)',
+                 'Guest slowdown per workload and method (from the guest\'s own work reports)',
                  os.path.join(directory, 'slowdown.png'))
     predicted_vs_measured(runs, os.path.join(directory, 'predicted_vs_measured.png'))
 
@@ -201,8 +210,8 @@ def write_report(directory, command):
         '- auto success ratio: %d of %d runs' % (sum(r['success'] for r in auto_runs), len(auto_runs)),
         '- model error within 20 %% for the chosen method (every auto run of the cell): %d of %d cells'
         % (sum(met_model), len(met_model)),
-        '- calibration (total = setup + sent / (efficiency x bandwidth), fixed-method runs): %s'
-        % (json.dumps(calibration, sort_keys=True) if calibration else 'too few runs'),
+        '- calibration (total = setup + sent / (efficiency x bandwidth), see docs/evaluation.md): '
+        '%s' % json.dumps(calibration, sort_keys=True),
         '',
     ] + targets_table(summary) + [
         '',

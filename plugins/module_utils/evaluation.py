@@ -111,7 +111,7 @@ def plan_runs(cells, methods, repetitions, bandwidths):
 def work_ratio(reports_before, reports_during):
     """The guest's work rate during a migration over its rate before it, from its own reports.
 
-    None when the workload does no measurable work (idle) or there was no report.
+    None when the guest did no measurable work before, or there was no report.
     """
     before = [r.work for r in reports_before[-BASELINE_REPORTS:]]
     if not before or not reports_during:
@@ -224,57 +224,38 @@ def summarise(runs, auto_target=1.05, model_target=0.20):
     return summary
 
 
-def _least_squares(rows, values):
-    """Coefficients c minimising |rows c - values|, by the normal equations; None if singular."""
-    size = len(rows[0])
-    matrix = [[sum(r[i] * r[j] for r in rows) for j in range(size)] + [sum(r[i] * v for r, v in zip(rows, values))]
-              for i in range(size)]
-    for col in range(size):
-        pivot = max(range(col, size), key=lambda row: abs(matrix[row][col]))
-        if abs(matrix[pivot][col]) < 1e-12:
-            return None
-        matrix[col], matrix[pivot] = matrix[pivot], matrix[col]
-        for row in range(size):
-            if row != col:
-                factor = matrix[row][col] / matrix[col][col]
-                matrix[row] = [a - factor * b for a, b in zip(matrix[row], matrix[col])]
-    return [matrix[i][size] / matrix[i][i] for i in range(size)]
-
-
-def _fit(points, with_passes):
-    """Fit total = setup + ideal / efficiency [+ passes * pass_s] over (ideal_s, passes, total_s) points."""
-    if not points:
+def _fit(points):
+    """Least-squares fit of total = setup + ideal / efficiency over (ideal_s, total_s) points; None if too few."""
+    if len(points) < 3:
         return None
-    rows = [[1.0, ideal] + ([float(passes)] if with_passes else []) for ideal, passes, _t in points]
-    totals = [t for _i, _p, t in points]
-    coefficients = _least_squares(rows, totals) if len(points) > len(rows[0]) else None
-    if coefficients is None or coefficients[1] <= 0:
+    n = float(len(points))
+    mean_x = sum(x for x, _y in points) / n
+    mean_y = sum(y for _x, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _y in points)
+    if sxx == 0:
         return None
-    mean = sum(totals) / len(totals)
-    residual = sum((t - sum(c * x for c, x in zip(coefficients, row))) ** 2 for row, t in zip(rows, totals))
-    spread = sum((t - mean) ** 2 for t in totals)
-    fit = {'setup_s': round(coefficients[0], 3), 'bandwidth_efficiency': round(1.0 / coefficients[1], 3),
-           'runs': len(points), 'r2': round(1.0 - residual / spread, 4) if spread else None}
-    if with_passes:
-        fit['pass_s'] = round(coefficients[2], 4)
-    return fit
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+    if slope <= 0:
+        return None
+    intercept = mean_y - slope * mean_x
+    spread = sum((y - mean_y) ** 2 for _x, y in points)
+    residual = sum((y - intercept - slope * x) ** 2 for x, y in points)
+    return {'setup_s': round(intercept, 3), 'bandwidth_efficiency': round(1.0 / slope, 3), 'runs': len(points),
+            'r2': round(1.0 - residual / spread, 4) if spread else None}
 
 
 def calibrate(runs):
-    """The cost model's overheads, fitted to successful runs, separately for the two ways memory moves.
+    """The cost model's setup time and bandwidth efficiency, fitted to the runs it predicts.
 
-    precopy: runs that stayed in pre-copy (any method or baseline),
-        total_s = setup_s + sent_mib / (bandwidth_efficiency * bandwidth) + passes * pass_s
-    postcopy: runs of the post-copy method,
-        total_s = setup_s + sent_mib / (bandwidth_efficiency * bandwidth)
-    Least squares; a fit is None with too few runs (or passes that never vary: pass_s is then left out).
+    Separately for the two ways memory moves, over the collection's own successful runs
+    (the baselines use other downtime limits and auto-converge, which the model does not
+    describe): runs that stayed in pre-copy, and runs that were post-copy from the start;
+    total_s = setup_s + sent_mib / (bandwidth_efficiency * bandwidth), least squares.
+    A fit is None with fewer than three runs.
     """
-    def points(select):
-        return [((r['bytes'] / 1048576.0) / r['bandwidth_mibps'], r['rounds'] or 0, r['total_s']) for r in runs
-                if select(r) and r['success'] and r['bytes'] and r['total_s'] and r['bandwidth_mibps']]
+    def points(method_used):
+        return [((r['bytes'] / 1048576.0) / r['bandwidth_mibps'], r['total_s']) for r in runs
+                if r['method'] in OWN_METHODS + (AUTO,) and r['method_used'] == method_used and r['success']
+                and r['bytes'] and r['total_s'] and r['bandwidth_mibps']]
 
-    precopy = points(lambda r: r['method_used'] == 'precopy')
-    return {
-        'precopy': _fit(precopy, True) or _fit(precopy, False),
-        'postcopy': _fit(points(lambda r: r['method'] == 'postcopy' and r['method_used'] == 'postcopy'), False),
-    }
+    return {'precopy': _fit(points('precopy')), 'postcopy': _fit(points('postcopy'))}

@@ -58,7 +58,7 @@ def test_the_plan_covers_the_matrix_and_rotates_the_methods():
 def test_work_ratio_is_the_rate_during_over_the_rate_before():
     before = [report(1, 100.0), report(2, 40.0), report(3, 40.0), report(4, 40.0)]
     assert evaluation.work_ratio(before, [report(5, 20.0), report(6, 40.0)]) == 0.75
-    assert evaluation.work_ratio([report(1, 0.0)], [report(2, 0.0)]) is None  # idle does no work
+    assert evaluation.work_ratio([report(1, 0.0)], [report(2, 0.0)]) is None  # no work to compare with
     assert evaluation.work_ratio(before, []) is None
 
 
@@ -99,27 +99,19 @@ def test_auto_slower_than_the_best_misses_the_target():
     assert cell['model_within_target'] is False
 
 
-def test_calibration_recovers_setup_pass_time_and_bandwidth_efficiency():
+def test_calibration_recovers_setup_time_and_bandwidth_efficiency_per_way_of_moving():
     mib = 1048576
-    precopy = [run(m, 0.2 + sent / (0.9 * 50) + 0.05 * passes, bytes=sent * mib, rounds=passes, method_used='precopy')
-               for m, sent, passes in (('precopy', 100, 3), ('libvirt-default', 160, 5), ('hybrid', 250, 3),
-                                       ('precopy', 400, 12), ('auto', 90, 2))]
-    postcopy = [run('postcopy', 0.1 + sent / 50.0, bytes=sent * mib, rounds=2, method_used='postcopy')
-                for sent in (80, 160, 170)]
-    failed = [run('precopy', 99.0, success=False, bytes=mib, method_used='precopy')]
-    fit = evaluation.calibrate(precopy + postcopy + failed)
+    precopy = [run(m, 0.2 + sent / (0.9 * 50), bytes=sent * mib, method_used='precopy')
+               for m, sent in (('precopy', 100), ('auto', 160), ('hybrid', 250), ('precopy', 400))]
+    postcopy = [run(m, 0.1 + sent / 50.0, bytes=sent * mib, method_used='postcopy')
+                for m, sent in (('postcopy', 80), ('auto', 160), ('postcopy', 170))]
+    ignored = [run('precopy', 99.0, success=False, bytes=mib, method_used='precopy'),
+               run('ovirt-postcopy', 99.0, bytes=100 * mib, method_used='precopy'),
+               run('hybrid', 99.0, bytes=100 * mib, method_used='hybrid')]
+    fit = evaluation.calibrate(precopy + postcopy + ignored)
     assert fit['precopy']['setup_s'] == pytest.approx(0.2, abs=1e-3)
     assert fit['precopy']['bandwidth_efficiency'] == pytest.approx(0.9, abs=1e-3)
-    assert fit['precopy']['pass_s'] == pytest.approx(0.05, abs=1e-4)
-    assert fit['precopy']['runs'] == 5 and fit['precopy']['r2'] == pytest.approx(1.0)
+    assert fit['precopy']['runs'] == 4 and fit['precopy']['r2'] == pytest.approx(1.0)
     assert fit['postcopy']['setup_s'] == pytest.approx(0.1, abs=1e-3)
     assert fit['postcopy']['bandwidth_efficiency'] == pytest.approx(1.0, abs=1e-3)
-
-
-def test_calibration_without_varying_passes_leaves_the_pass_time_out():
-    mib = 1048576
-    same_passes = [run('precopy', 0.2 + sent / 50.0, bytes=sent * mib, rounds=3, method_used='precopy')
-                   for sent in (80, 160, 250)]
-    fit = evaluation.calibrate(same_passes)
-    assert 'pass_s' not in fit['precopy'] and fit['precopy']['setup_s'] == pytest.approx(0.2, abs=1e-3)
-    assert fit['postcopy'] is None
+    assert evaluation.calibrate(precopy[:2]) == {'precopy': None, 'postcopy': None}
