@@ -65,11 +65,9 @@ def options_and_policy(method, dest_uri, bandwidth_mibps, max_downtime_ms, time_
             time_budget_s=time_budget_s, precopy_budget_s=time_budget_s,
             auto_converge='always' if policy.auto_converge else 'never')
         return options, policy
-    predicted = predictions['precopy']['total_s'] if predictions else None
-    first_pass = predictions['postcopy']['total_s'] if predictions else 60.0
     options = migration.build_options(
         method, dest_uri, True, bandwidth_mibps=bandwidth_mibps, max_downtime_ms=max_downtime_ms,
-        time_budget_s=time_budget_s, predicted_precopy_s=predicted, first_pass_s=first_pass)
+        time_budget_s=time_budget_s, **migration.budget_basis(predictions))
     return options, None
 
 

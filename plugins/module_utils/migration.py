@@ -68,6 +68,14 @@ def where_text(where):
     return ', '.join('%s on the %s' % (state, side) for side, state in sorted(where.items()) if state) or 'nowhere'
 
 
+def budget_basis(predictions):
+    """build_options' predicted_precopy_s and first_pass_s from the cost model's predictions (None: unknown)."""
+    if not predictions:
+        return {}
+    # Post-copy sends everything once: its time is one full pass.
+    return dict(predicted_precopy_s=predictions['precopy']['total_s'], first_pass_s=predictions['postcopy']['total_s'])
+
+
 def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_downtime_ms=300, time_budget_s=900,
                   precopy_budget_s=0, predicted_precopy_s=None, first_pass_s=60.0, auto_converge='auto',
                   compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None,

@@ -296,19 +296,15 @@ def plan(module, source, dom, postcopy_possible):
 
 
 def options_for(params, method, assessed, postcopy_possible):
-    predicted, first_pass = None, 60.0
-    if assessed:
-        predicted = assessed['predictions']['precopy']['total_s']
-        # Post-copy sends everything once: its time is one full pass.
-        first_pass = assessed['predictions']['postcopy']['total_s']
     return migration.build_options(
         method, params['dest_uri'], postcopy_possible, bandwidth_mibps=params['bandwidth_mibps'],
         max_downtime_ms=params['max_downtime_ms'], time_budget_s=params['time_budget_s'],
-        precopy_budget_s=params['precopy_budget_s'], predicted_precopy_s=predicted, first_pass_s=first_pass,
+        precopy_budget_s=params['precopy_budget_s'],
         auto_converge=params['auto_converge'], compression=params['compression'],
         parallel_connections=params['parallel_connections'], tls=params['transport'] == 'tls',
         progress_file=params['progress_file'], stop_file=params['stop_file'],
-        link_timeout_s=params['link_timeout_s'], recovery_budget_s=params['recovery_budget_s'])
+        link_timeout_s=params['link_timeout_s'], recovery_budget_s=params['recovery_budget_s'],
+        **migration.budget_basis(assessed['predictions'] if assessed else None))
 
 
 def validate(module):
