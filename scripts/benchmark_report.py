@@ -19,12 +19,14 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'build', 'collections'))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, 'build', 'collections'))
 
 import matplotlib  # noqa: E402  pylint: disable=wrong-import-position
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
+from matplotlib.ticker import FuncFormatter  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (  # noqa: E402
     evaluation)  # pylint: disable=wrong-import-position
@@ -67,6 +69,9 @@ def grouped_bars(summary, value, low, high, ylabel, title, path, note=None, log=
     axis.set_title(title)
     if log:
         axis.set_yscale('log')
+        plain = FuncFormatter(lambda value, _pos: '%g' % value)
+        axis.yaxis.set_major_formatter(plain)
+        axis.yaxis.set_minor_formatter(plain)
     if note:
         fig.text(0.01, 0.01, note, fontsize=8)
     axis.legend(fontsize=8, ncol=4, loc='upper left')
@@ -115,8 +120,8 @@ def method_table(summary):
             stats = cell['stats'].get(method)
             if not stats:
                 continue
-            time_text = '%s [%s-%s]' % (fmt(stats['median_total_s']), fmt(stats['min_total_s']),
-                                        fmt(stats['max_total_s']))
+            time_text = '%s [%s-%s]' % (fmt(stats['median_total_s'], 2), fmt(stats['min_total_s'], 2),
+                                        fmt(stats['max_total_s'], 2))
             if stats['cut_off']:
                 time_text = '>= %s (%d cut off)' % (time_text, stats['cut_off'])
             ok = '%d/%d' % (stats['successes'], stats['n'])
@@ -169,14 +174,15 @@ def success_lines(runs):
     return lines
 
 
-def write_report(directory, command):
+def write_report(directory, command, shaped_link):
     runs = evaluation.read_runs(os.path.join(directory, 'runs.csv'))
     if not runs:
         raise SystemExit('no runs in %s/runs.csv' % directory)
+    shown = os.path.relpath(directory, REPO) if os.path.abspath(directory).startswith(REPO + os.sep) else directory
     summary = evaluation.summarise(runs)
     calibration = evaluation.calibrate(runs)
     with open(os.path.join(directory, 'calibration.json'), 'w') as handle:
-        json.dump(dict(calibration or {}, command='python scripts/benchmark_report.py %s' % directory), handle,
+        json.dump(dict(calibration, command='python scripts/benchmark_report.py %s' % shown), handle,
                   indent=2, sort_keys=True)
         handle.write('\n')
 
@@ -196,13 +202,15 @@ def write_report(directory, command):
     met_auto = [c['auto_within_target'] for c in summary if c['auto_within_target'] is not None]
     met_model = [c['model_within_target'] for c in summary if c['model_within_target'] is not None]
     auto_runs = [r for r in runs if r['method'] == evaluation.AUTO]
+    link = ('the migration ports shaped to each run\'s bandwidth (tc), so that everything a migration sends '
+            'shares one link' if shaped_link else 'no link shaping: QEMU\'s cap alone')
     lines = [
         '# Benchmark report',
         '',
-        'Produced by `%s` (the runs) and `python scripts/benchmark_report.py %s` (this report), %s; '
-        '%d runs. Test bed: two libvirt 11 / QEMU 10 hosts on one 2-core machine, TCG guests, loopback links; '
+        'Produced by `%s` (the runs) and `python scripts/benchmark_report.py %s%s` (this report), %s; '
+        '%d runs. Test bed: two libvirt 11 / QEMU 10 hosts on one 2-core machine, TCG guests, loopback with %s; '
         'every method capped at the same bandwidth for both phases. See docs/evaluation.md for the method.'
-        % (command, directory, time.strftime('%Y-%m-%d'), len(runs)),
+        % (command, shown, ' --shaped-link' if shaped_link else '', time.strftime('%Y-%m-%d'), len(runs), link),
         '',
         '## Targets',
         '',
@@ -243,8 +251,10 @@ def main():
     parser.add_argument('directory', help='where runs.csv is and the report goes')
     parser.add_argument('--command', default='ansible-playbook playbooks/benchmark.yml',
                         help='the command that made the runs, for the report')
+    parser.add_argument('--shaped-link', action=argparse.BooleanOptionalAction, default=False,
+                        help='the runs were made with the migration ports shaped to the bandwidth')
     args = parser.parse_args()
-    lines = write_report(args.directory, args.command)
+    lines = write_report(args.directory, args.command, args.shaped_link)
     start = lines.index('## Targets')
     print('\n'.join(lines[start:lines.index('## Every method on every workload')]))
 
