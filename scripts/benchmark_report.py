@@ -61,8 +61,8 @@ def grouped_bars(summary, value, low, high, ylabel, title, path, note=None, log=
             errors[1].append((stats[high] if stats[high] is not None else stats[value]) - stats[value])
             hatches.append('//' if stats['cut_off'] else '')
         bars = axis.bar(xs, ys, width, yerr=errors, capsize=2, label=method, color=COLOURS[method])
-        for bar, hatch in zip(bars, hatches):
-            bar.set_hatch(hatch)
+        for drawn, hatch in zip(bars, hatches):
+            drawn.set_hatch(hatch)
     axis.set_xticks(range(len(summary)))
     axis.set_xticklabels([cell_label(c) for c in summary])
     axis.set_ylabel(ylabel)

@@ -64,9 +64,10 @@ def test_ovirt_raises_downtime_per_new_pass_every_10_s_then_switches():
 
 
 def test_ovirt_takes_no_step_without_a_new_pass():
-    policy = baselines.OVirtPostcopy(256)
-    one_pass = lambda t: [Progress(t, 1, 96.0, t)]  # noqa: E731
-    assert run(policy, one_pass, 60) == []
+    def one_pass(t):
+        return [Progress(t, 1, 96.0, t)]
+
+    assert run(baselines.OVirtPostcopy(256), one_pass, 60) == []
 
 
 def test_nova_steps_downtime_from_50_ms_and_counts_at_least_2_gib():

@@ -92,8 +92,8 @@ def test_the_summary_compares_auto_with_the_best_fixed_method_that_never_failed(
 
 
 def test_auto_slower_than_the_best_misses_the_target():
-    cell, = evaluation.summarise([run('precopy', 2.0), run('auto', 2.2, chosen_method='hybrid',
-                                                                    predicted_total_s=3.0)])
+    cell, = evaluation.summarise([run('precopy', 2.0),
+                                  run('auto', 2.2, chosen_method='hybrid', predicted_total_s=3.0)])
     assert cell['auto_vs_best'] == pytest.approx(1.1)
     assert cell['auto_within_target'] is False
     assert cell['model_within_target'] is False
