@@ -75,8 +75,8 @@ def run_once(source, destination, dom, request):
     """Migrate `dom` once as `request` says; returns the benchmark row (see evaluation.COLUMNS).
 
     request: method, dest_uri, bandwidth_mibps, max_downtime_ms, time_budget_s, memory_mib,
-    console_log, profile_window_s (auto), predictions (the cell's, for fixed methods),
-    transfer_mib and dirty_rate_mibps (the cell's profile).
+    console_log, profile_window_s (auto), predictions (the cell's, for fixed methods) and
+    transfer_mib (the cell's profile).
     """
     method = request['method']
     before = healthy_before(request['console_log'])

@@ -77,7 +77,7 @@ options:
     default: 2
   predictions:
     description:
-      - The cost model's predictions for this VM (RV(workload_aware.live_migration.wa_vm_facts#module:vms)),
+      - The cost model's predictions for this VM (RV(workload_aware.live_migration.wa_vm_facts#module:ansible_facts.wa_vm_profiles)),
         recorded as the predicted time of a fixed method. C(auto) makes its own.
     type: dict
   transfer_mib:

@@ -58,7 +58,11 @@ def test_the_collections_methods_all_succeed(results):
         if r['method'] in evaluation.OWN_METHODS + (evaluation.AUTO,):
             assert r['success'] and not r['cut_off'], r
             assert r['total_s'] > 0 and r['bytes'] > 0 and r['downtime_ms'] is not None, r
-            assert r['predicted_total_s'] > 0, r
+            if (r['workload'], r['method']) == ('write-above', 'precopy'):
+                # The model sees that pre-copy cannot converge; the runner switched it to post-copy.
+                assert r['predicted_total_s'] is None and r['method_used'] == 'precopy+postcopy', r
+            else:
+                assert r['predicted_total_s'] > 0, r
     auto = dict((r['workload'], r) for r in runs_in(results) if r['method'] == 'auto')
     assert set(auto) == WORKLOADS
     for r in auto.values():
