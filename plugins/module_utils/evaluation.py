@@ -151,6 +151,13 @@ def cells_of(runs):
     return seen
 
 
+def _spread(field, runs):
+    """{'median_FIELD', 'min_FIELD', 'max_FIELD'} over the runs that have the field (None when none has)."""
+    values = [r[field] for r in runs if r[field] is not None]
+    return {'median_' + field: median(values), 'min_' + field: min(values) if values else None,
+            'max_' + field: max(values) if values else None}
+
+
 def method_stats(runs):
     """Per method of one cell: n, successes, median/min/max total (a cut-off run counts at its budget), ..."""
     stats = {}
@@ -158,7 +165,6 @@ def method_stats(runs):
         mine = [r for r in runs if r['method'] == method]
         if not mine:
             continue
-        totals = [r['total_s'] for r in mine if r['total_s'] is not None]
         ok = [r for r in mine if r['success']]
         stats[method] = {
             'n': len(mine),
@@ -166,18 +172,12 @@ def method_stats(runs):
             'success_ratio': len(ok) / float(len(mine)),
             'cut_off': sum(1 for r in mine if r['cut_off']),
             'healthy': all(r['healthy'] for r in mine),
-            'median_total_s': median(totals),
-            'min_total_s': min(totals) if totals else None,
-            'max_total_s': max(totals) if totals else None,
-            'median_downtime_ms': median(r['downtime_ms'] for r in ok),
-            'min_downtime_ms': min([r['downtime_ms'] for r in ok if r['downtime_ms'] is not None] or [None]),
-            'max_downtime_ms': max([r['downtime_ms'] for r in ok if r['downtime_ms'] is not None] or [None]),
-            'median_work_ratio': median(r['work_ratio'] for r in mine),
-            'min_work_ratio': min([r['work_ratio'] for r in mine if r['work_ratio'] is not None] or [None]),
-            'max_work_ratio': max([r['work_ratio'] for r in mine if r['work_ratio'] is not None] or [None]),
             'median_floor_ratio': median(r['total_s'] / r['floor_s'] for r in ok if r['floor_s'] and r['total_s']),
             'chosen': sorted(set(r['chosen_method'] for r in mine if r['chosen_method'])),
         }
+        # Downtime only of migrations that finished; a cut-off run's time counts at its budget.
+        for field, among in (('total_s', mine), ('downtime_ms', ok), ('work_ratio', mine)):
+            stats[method].update(_spread(field, among))
     return stats
 
 
