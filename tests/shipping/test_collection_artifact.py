@@ -124,7 +124,7 @@ def installed(artifact, installed_env, tmp):
     out = _run(['ansible-galaxy', 'collection', 'install', '--offline', artifact, '-p', path],
                env=installed_env, cwd=tmp)
     root = os.path.join(path, 'ansible_collections', 'workload_aware', 'live_migration')
-    return root, out
+    return {'root': root, 'output': out}
 
 
 def test_artifact_is_smaller_than_5_mb(artifact):
@@ -202,17 +202,17 @@ def test_a_dirty_checkout_builds_the_same_artifact(artifact, tmp):
 
 
 def test_installs_offline_into_an_empty_path(artifact, installed):
-    root, out = installed
+    root, out = installed['root'], installed['output']
     assert '%s:%s was installed successfully' % (FQCN, _galaxy()['version']) in out, out
     # the dependencies were resolved (not skipped with --no-deps), from what is installed
     for dep in _galaxy()['dependencies']:
         assert re.search(r"'%s:[^']+' is already installed" % re.escape(dep), out), out
-    on_disk = {os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs}
+    on_disk = {os.path.relpath(os.path.join(d, f), root) for d, dummy, fs in os.walk(root) for f in fs}
     assert on_disk == _files(artifact)
 
 
 def test_every_module_documents_from_the_installed_copy(installed, installed_env, tmp):
-    root, _ = installed
+    root = installed['root']
     modules = sorted('%s.%s' % (FQCN, f[:-3]) for f in os.listdir(os.path.join(root, 'plugins', 'modules'))
                      if f.endswith('.py') and not f.startswith('_'))
     assert len(modules) >= 6, modules
@@ -227,7 +227,7 @@ def test_every_module_documents_from_the_installed_copy(installed, installed_env
 
 
 def test_every_role_documents_from_the_installed_copy(installed, installed_env, tmp):
-    root, _ = installed
+    root = installed['root']
     roles = sorted('%s.%s' % (FQCN, r) for r in os.listdir(os.path.join(root, 'roles')))
     docs = json.loads(_run(['ansible-doc', '-t', 'role', '-j'] + roles, env=installed_env, cwd=tmp))
     assert sorted(docs) == roles
@@ -237,7 +237,7 @@ def test_every_role_documents_from_the_installed_copy(installed, installed_env, 
 
 
 def test_every_playbook_passes_syntax_check_from_the_installed_copy(installed, installed_env, tmp):
-    root, _ = installed
+    root = installed['root']
     names = sorted(f[:-4] for f in os.listdir(os.path.join(root, 'playbooks')) if f.endswith('.yml'))
     assert 'evacuate' in names, names
     playbooks = ['%s.%s' % (FQCN, n) for n in names]
@@ -247,11 +247,10 @@ def test_every_playbook_passes_syntax_check_from_the_installed_copy(installed, i
     assert checked == [os.path.join(root, 'playbooks', n + '.yml') for n in names], out
 
 
-
 def test_a_project_playbook_imports_the_evacuation_by_name(installed, installed_env, tmp):
     """How an AWX job template runs it: a playbook in the project imports the
     collection's playbook by name (docs/shipping.md)."""
-    root, _ = installed
+    root = installed['root']
     project = os.path.join(tmp, 'project')
     os.makedirs(project)
     with open(os.path.join(project, 'evacuate.yml'), 'w') as f:
@@ -261,9 +260,10 @@ def test_a_project_playbook_imports_the_evacuation_by_name(installed, installed_
     out = _run(['ansible-playbook', '--syntax-check', '-i', inventory, 'evacuate.yml'], env=installed_env, cwd=project)
     assert 'playbook: evacuate.yml' in out, out
 
+
 @pytest.fixture(scope='module')
 def ee_context(artifact, tmp):
-    """`ansible-builder create` as docs/execution-environment.md has it: the tarball
+    """`ansible-builder create` as docs/shipping.md has it: the tarball
     in build/ee/ beside execution-environment.yml (here a copy, not the checkout)."""
     top = os.path.join(tmp, 'ee')
     os.makedirs(os.path.join(top, 'build', 'ee'))
@@ -297,7 +297,7 @@ def test_ee_context_installs_this_collection_and_its_dependencies(ee_context, ar
 def test_ee_gets_python_and_system_packages_from_the_collection(ee_context, installed, installed_env, tmp):
     """Run the context's own introspection (what its builder stage runs) on the
     collections the image will hold, then resolve bindep as on the image's base."""
-    root, _ = installed
+    root = installed['root']
     with open(os.path.join(ee_context, 'Containerfile')) as f:
         assert '/output/scripts/introspect.py introspect --user-bindep=bindep.txt' in f.read()
     # /usr/share/ansible/collections in the image: this collection and its dependencies
