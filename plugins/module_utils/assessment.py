@@ -38,8 +38,8 @@ def migration_inputs(profile, bandwidth_mibps, max_downtime_ms):
 
 
 def assess(profile, link_mibps, max_downtime_ms, allowed_methods, tolerance=policy.DEFAULT_TOLERANCE,
-           thresholds=None):
-    """Class, predictions and recommendation for one complete profile."""
+           thresholds=None, postcopy_recoverable=True):
+    """Class, predictions and recommendation for one complete profile (see policy.choose)."""
     bandwidth = cost_model.effective_bandwidth(link_mibps, hypervisor_ceiling(profile.get('domain_type')))
     inputs = migration_inputs(profile, bandwidth, max_downtime_ms)
     predictions = cost_model.predict_all(inputs)
@@ -49,7 +49,8 @@ def assess(profile, link_mibps, max_downtime_ms, allowed_methods, tolerance=poli
         'predictions': dict((method, cost_model.as_dict(p)) for method, p in predictions.items()),
     }
     try:
-        method, reason = policy.choose(predictions, max_downtime_ms, allowed_methods, tolerance)
+        method, reason = policy.choose(predictions, max_downtime_ms, allowed_methods, tolerance,
+                                       postcopy_recoverable)
     except policy.NoSafeMethod as err:
         method, reason = None, str(err)
     result['recommended_method'] = method

@@ -18,7 +18,8 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils impo
 
 class Evacuation:
     """`moves` from planner.plan_evacuation; `targets` maps a destination name to
-    {'uri': for the source host, 'control_uri': for us, 'postcopy_capable': bool};
+    {'uri': for the source host, 'control_uri': for us, 'postcopy_capable': bool, 'postcopy_recoverable':
+    bool or None (judge by version)};
     `settings` are keyword arguments of migration.build_options."""
 
     def __init__(self, source_uri, moves, targets, settings, concurrency=1, stop_file=None, clock=time.monotonic,
@@ -68,7 +69,7 @@ class Evacuation:
                                         target['postcopy_capable'])
             options = migration.build_options(
                 move['method'], target['uri'], postcopy_possible, predicted_precopy_s=move.get('predicted_s'),
-                stop_file=self.stop_file,
+                stop_file=self.stop_file, postcopy_recoverable=target.get('postcopy_recoverable'),
                 **dict((k, v) for k, v in self.settings.items() if k != 'postcopy_allowed'))
             result = migration.migrate_vm(source, destination, dom, options)
             self._record(self.moved, {

@@ -10,7 +10,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    assessment, migration_monitor, policy, preflight, profiler, recovery, runner)
+    assessment, migration_monitor, policy, preflight, profiler, recovery, runner, stats_polling)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 
 
@@ -23,7 +23,7 @@ class NoMethod(Exception):
 
 
 def plan_method(source, dom, method, profile_window_s, link_mibps, max_downtime_ms, postcopy_possible,
-                tolerance=policy.DEFAULT_TOLERANCE):
+                tolerance=policy.DEFAULT_TOLERANCE, postcopy_recoverable=True):
     """(method, reason, profile, assessment) before a migration; profile and assessment may be None.
 
     `auto` profiles the VM and takes the cost model's recommendation; a given
@@ -39,7 +39,7 @@ def plan_method(source, dom, method, profile_window_s, link_mibps, max_downtime_
                            dict(profile=profile))
         return method, 'method %s given; profile incomplete' % method, profile, None
     assessed = assessment.assess(profile, link_mibps, max_downtime_ms, policy.allowed_methods(postcopy_possible),
-                                 tolerance)
+                                 tolerance, postcopy_recoverable=postcopy_recoverable)
     if method == 'auto':
         if assessed['recommended_method'] is None:
             raise NoMethod('%s: %s' % (dom.name(), assessed['reason']),
@@ -80,7 +80,7 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
                   precopy_budget_s=0, predicted_precopy_s=None, first_pass_s=60.0, auto_converge='auto',
                   compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None,
                   link_timeout_s=migration_monitor.DEFAULT_LINK_TIMEOUT_S,
-                  recovery_budget_s=recovery.DEFAULT_BUDGET_S):
+                  recovery_budget_s=recovery.DEFAULT_BUDGET_S, postcopy_recoverable=None):
     """MigrationOptions with the collection's defaults and rules.
 
     The pre-copy budget, unless given, is twice the predicted pre-copy time (or
@@ -94,14 +94,15 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
         auto_converge=auto_converge == 'always' or (auto_converge == 'auto' and not postcopy_possible),
         compression=compression, parallel_connections=parallel_connections, tls=tls, persistent=True,
         progress_file=progress_file, stop_file=stop_file, link_timeout_s=link_timeout_s,
-        recovery_budget_s=recovery_budget_s)
+        recovery_budget_s=recovery_budget_s, postcopy_recoverable=postcopy_recoverable)
 
 
 def resume_split(source, destination, dom, options, details=None):
     """Resume a VM split by a failed post-copy; returns the details, or raises MigrationFailed with the steps."""
     name = dom.name()
     details = dict(details or {}, postcopy_failed=True)
-    blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion())
+    blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion(),
+                                      options.postcopy_recoverable)
     attempts = []
     if blocker is None:
         resumed, attempts = recovery.resume(dom, options)
@@ -151,15 +152,28 @@ def settle_orphan(source, destination, dom, timeout_s=60, poll_s=0.5):
     return found
 
 
+def restore_polling(source, destination, name, where):
+    """Balloon statistics back on where the VM runs alone (stats_polling); a note for the result, or None."""
+    for side, conn in (('destination', destination), ('source', source)):
+        if where.get(side) == 'running' and not where.get('source' if side == 'destination' else 'destination'):
+            dom, _state = preflight.find(conn, name)
+            return stats_polling.restore(dom) if dom is not None else None
+    return None
+
+
 def migrate_vm(source, destination, dom, options, precopy_policy=None):
     """Run the migration and check the VM runs on the destination.
 
     A post-copy that fails on its link is resumed within the recovery budget.
+    Where post-copy may run, the balloon's statistics polling is off for the
+    migration (stats_polling says why) and back on where the VM ends.
     `precopy_policy` watches pre-copy (the collection's own unless given).
     Returns the runner's result with `vm_location` and `destination_state`;
     raises runner.MigrationFailed (details include where the VM is) otherwise.
     """
     name = dom.name()
+    if stats_polling.needs_pause(options.method, options.postcopy_possible):
+        stats_polling.pause(dom)
     try:
         result = runner.MigrationRunner(source, dom, options, policy=precopy_policy).run()
     except runner.MigrationFailed as err:
@@ -167,10 +181,12 @@ def migrate_vm(source, destination, dom, options, precopy_policy=None):
         if recovery.is_split(where):
             result = resume_split(source, destination, dom, options, err.details)
         else:
-            err.details.update(vm_location=where, destination_state=where['destination'])
+            err.details.update(vm_location=where, destination_state=where['destination'],
+                               stats_polling=restore_polling(source, destination, name, where))
             raise runner.MigrationFailed('%s; the VM is %s' % (err, where_text(where)), err.details)
     where = locate(source, destination, name)
-    result.update(vm_location=where, destination_state=where['destination'])
+    result.update(vm_location=where, destination_state=where['destination'],
+                  stats_polling=restore_polling(source, destination, name, where))
     if where['destination'] != 'running':
         raise runner.MigrationFailed('%s: the migration returned, but the VM is %s' % (name, where_text(where)),
                                      result)

@@ -8,6 +8,9 @@ whose predicted downtime is within the limit, take the fastest; but if a less
 exposed method (pre-copy, then hybrid, then post-copy) is predicted within
 `tolerance` of it, take that one instead, because a VM in post-copy stops if
 the link or the destination fails, and runs slower while it faults pages in.
+Where a post-copy whose link fails cannot be resumed (the hosts' libvirt has no
+working post-copy recovery), that stop is the VM's loss, not a pause: the
+less exposed method is then preferred within UNRECOVERABLE_TOLERANCE.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +20,9 @@ __metaclass__ = type
 # Least exposed first.
 EXPOSURE_ORDER = ('precopy', 'hybrid', 'postcopy')
 DEFAULT_TOLERANCE = 0.05
+# Where a failed post-copy cannot be resumed: a less exposed method up to 1.5 times
+# as slow as the fastest is preferred.
+UNRECOVERABLE_TOLERANCE = 0.5
 
 
 class NoSafeMethod(Exception):
@@ -36,10 +42,16 @@ def _why_not(prediction, max_downtime_ms):
     return 'downtime %.0f ms over the %.0f ms limit' % (prediction.downtime_ms, max_downtime_ms)
 
 
-def choose(predictions, max_downtime_ms, allowed, tolerance=DEFAULT_TOLERANCE):
-    """Return (method, reason) for predictions keyed by method name."""
+def choose(predictions, max_downtime_ms, allowed, tolerance=DEFAULT_TOLERANCE, postcopy_recoverable=True):
+    """Return (method, reason) for predictions keyed by method name.
+
+    postcopy_recoverable=False: a failed post-copy could not be resumed, so the
+    tolerance towards less exposed methods is at least UNRECOVERABLE_TOLERANCE.
+    """
     if tolerance < 0:
         raise ValueError('tolerance must not be negative, got %r' % (tolerance,))
+    if not postcopy_recoverable:
+        tolerance = max(tolerance, UNRECOVERABLE_TOLERANCE)
     candidates = []
     rejected = []
     for method in EXPOSURE_ORDER:
@@ -62,6 +74,9 @@ def choose(predictions, max_downtime_ms, allowed, tolerance=DEFAULT_TOLERANCE):
     if chosen is not fastest:
         reason += ('; %s would take %.1f s, within %.0f%%, but leaves the VM exposed longer'
                    % (fastest.method, fastest.total_s, tolerance * 100))
+        if not postcopy_recoverable:
+            reason += ' and a failed post-copy could not be resumed here'
+
     others = ['%s %.1f s' % (p.method, p.total_s) for p in candidates if p is not chosen and p is not fastest]
     if others:
         reason += '; also possible: ' + ', '.join(others)

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import runner
@@ -22,9 +23,13 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils._lib
 
 # libvirt releases (major, minor) whose post-copy resume must not be called, and why.
 RESUME_BROKEN = {
+    (11, 2): 'libvirt 11.2 crashes the destination libvirtd (NULL fd in qemuMigrationDstPrepareResume) on every '
+             'post-copy resume; fixed in libvirt 11.4.0',
     (11, 3): 'libvirt 11.3 crashes the destination libvirtd (segfault in qemuProcessIncomingDefNew) on every '
-             'post-copy resume; measured with 11.3.0-2~bpo12+1 on the test bed',
+             'post-copy resume, measured with 11.3.0-2~bpo12+1 on the test bed; fixed in libvirt 11.4.0',
 }
+# VIR_MIGRATE_POSTCOPY_RESUME came with libvirt 8.5.
+RESUME_SINCE = (8, 5)
 
 POSTCOPY_FAILED = 'post-copy failed'
 
@@ -37,10 +42,23 @@ def version_tuple(number):
     return (number // 1000000, number // 1000 % 1000, number % 1000)
 
 
-def resume_blocker(*versions):
-    """Why post-copy resume must not be tried with these libvirt versions (numbers), or None."""
-    for number in versions:
-        why = RESUME_BROKEN.get(version_tuple(number)[:2])
+def resume_blocker(source_version, dest_version, recoverable=None):
+    """Why a failed post-copy between hosts with these libvirt versions (numbers) cannot be resumed, or None.
+
+    `recoverable` is what the hosts are known to do (the libvirt_host role records it as
+    ansible_local.wa_libvirt.postcopy_resume, true where it built the upstream fix into an
+    affected release): True trusts them, False says they cannot, None judges by version.
+    """
+    if recoverable is True:
+        return None
+    if recoverable is False:
+        return 'the destination is recorded as unable to resume a failed post-copy (postcopy_recoverable: false)'
+    for side, number in (('source', source_version), ('destination', dest_version)):
+        release = version_tuple(number)[:2]
+        if release < RESUME_SINCE:
+            return 'the %s runs libvirt %d.%d, older than %d.%d, which has no post-copy resume' % (
+                (side,) + release + RESUME_SINCE)
+        why = RESUME_BROKEN.get(release)
         if why:
             return why
     return None
@@ -67,22 +85,55 @@ def operator_steps(name, source_uri, dest_uri, blocker=None):
     return steps
 
 
-def resume(dom, options, interval_s=2.0, clock=time.monotonic, sleep=time.sleep):
-    """Try to resume the failed post-copy migration of `dom` (source side) until it works or
-    `options.recovery_budget_s` ends.
+HUNG = ('the resume call did not return within the recovery budget: libvirt waits for the destination QEMU, '
+        'whose monitor does not answer while its main thread waits for a page that is still on the source '
+        '(QEMU takes migrate-recover out-of-band, libvirt sends it in-band)')
 
-    Returns (resumed, attempts): attempts lists the error of each failed try.
+
+def call_within(call, timeout_s):
+    """Run `call` in a thread of its own; (returned, libvirt error text or None).
+
+    returned is False when the call is still running after timeout_s: a libvirt
+    call that waits on a QEMU that never answers would otherwise hold the module
+    (and an evacuation) for good.
+    """
+    outcome = {}
+
+    def run():
+        try:
+            call()
+        except libvirt.libvirtError as err:
+            outcome['error'] = err.get_error_message() or str(err)
+
+    worker = threading.Thread(target=run, name='postcopy-resume')
+    worker.daemon = True
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        return False, None
+    return True, outcome.get('error')
+
+
+def resume(dom, options, interval_s=2.0, clock=time.monotonic, sleep=time.sleep, min_call_s=5.0):
+    """Try to resume the failed post-copy migration of `dom` (source side) until it works or
+    `options.recovery_budget_s` ends; no call is waited for past the budget (at least `min_call_s`).
+
+    Returns (resumed, attempts): attempts lists the error of each failed try, HUNG for a call that never
+    returned.
     """
     flags, params = runner.migration_flags(options)
     flags |= libvirt.VIR_MIGRATE_POSTCOPY | libvirt.VIR_MIGRATE_POSTCOPY_RESUME
     deadline = clock() + options.recovery_budget_s
     attempts = []
     while True:
-        try:
-            dom.migrateToURI3(options.dest_uri, params, flags)
+        returned, error = call_within(lambda: dom.migrateToURI3(options.dest_uri, params, flags),
+                                      max(min_call_s, deadline - clock()))
+        if not returned:
+            attempts.append(HUNG)
+            return False, attempts
+        if error is None:
             return True, attempts
-        except libvirt.libvirtError as err:
-            attempts.append(err.get_error_message())
+        attempts.append(error)
         if clock() + interval_s > deadline:
             return False, attempts
         sleep(interval_s)

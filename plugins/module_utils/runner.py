@@ -40,6 +40,7 @@ MigrationOptions = collections.namedtuple('MigrationOptions', [
     'stop_file',             # when it exists, a pre-copy is aborted (None: no such file)
     'link_timeout_s',        # no byte sent for this long: the link is down
     'recovery_budget_s',     # how long a failed post-copy is retried before the operator is told
+    'postcopy_recoverable',  # True/False: the hosts can/cannot resume a failed post-copy; None: judge by version
 ])
 
 

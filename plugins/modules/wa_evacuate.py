@@ -64,7 +64,9 @@ options:
 notes:
   - Supports check mode - it reports the moves it would make and makes none.
   - The O(destinations) values are dicts with C(uri) (how the failing host reaches the destination),
-    C(control_uri) (how this module does) and C(postcopy_capable).
+    C(control_uri) (how this module does), C(postcopy_capable) and optionally C(postcopy_recoverable) (whether a
+    failed post-copy to it can be resumed, see O(workload_aware.live_migration.wa_migrate#module:postcopy_recoverable);
+    unset, judged from libvirt's versions).
 '''
 
 EXAMPLES = r'''
@@ -137,7 +139,9 @@ def main():
         if 'uri' not in target:
             module.fail_json(msg='destination %s: needs a uri' % name)
         targets[name] = {'uri': target['uri'], 'control_uri': target.get('control_uri') or target['uri'],
-                         'postcopy_capable': module.boolean(target.get('postcopy_capable', False))}
+                         'postcopy_capable': module.boolean(target.get('postcopy_capable', False)),
+                         'postcopy_recoverable': (None if target.get('postcopy_recoverable') is None
+                                                  else module.boolean(target['postcopy_recoverable']))}
     if module.check_mode or not params['moves']:
         module.exit_json(changed=bool(params['moves']), moved=[], skipped=[], left_behind=[], total_s=0.0,
                          would_move=params['moves'])

@@ -130,6 +130,15 @@ options:
         that it can be resumed.
     type: int
     default: 10
+  postcopy_recoverable:
+    description:
+      - Whether a post-copy between these hosts whose link fails can be resumed (libvirt's post-copy recovery).
+      - Unset, it is judged from both hosts' libvirt versions - 8.5 or later, but not 11.2 - 11.3, whose destination
+        daemon crashes on every resume. The P(workload_aware.live_migration.libvirt_host#role) role records it per
+        host as C(ansible_local.wa_libvirt.postcopy_resume) (true for an 11.3 it built the upstream fix into).
+      - Where it cannot, a failed post-copy is the VM's loss, so C(auto) prefers a less exposed method predicted
+        within 50 % of the fastest, and a failed post-copy is not resumed but reported with the operator's steps.
+    type: bool
   recovery_budget_s:
     description:
       - After a post-copy fails on its link, how long to keep trying to resume it (libvirt's post-copy recovery)
@@ -262,15 +271,27 @@ recovery_attempts:
   returned: when post-copy failed and resuming was tried
   type: list
   elements: str
+postcopy_recoverable:
+  description: Whether a failed post-copy between these hosts could be resumed, as the plan took it.
+  returned: always, unless the VM was already on the destination or the run failed before planning
+  type: bool
 recovery_blocker:
-  description: Why resuming was not tried (a libvirt release known to crash on it), or null.
-  returned: when post-copy failed and was not resumed
+  description: Why a failed post-copy could not be resumed here (a libvirt without working recovery), or null.
+  returned: with the plan, and when post-copy failed and was not resumed
   type: str
 operator_steps:
   description: What the operator must do, in order, for a VM left split by a failed post-copy.
   returned: when post-copy failed and was not resumed
   type: list
   elements: str
+stats_polling:
+  description:
+    - Whether the balloon's statistics polling, turned off while the VM could be in post-copy (a poll that faults
+      on a page not yet copied blocks QEMU's monitor and with it libvirt's post-copy recovery), is back on where
+      the VM runs; null when there was nothing to do.
+  returned: when a migration ran
+  type: str
+  sample: balloon statistics back on (every 10 s)
 earlier_run:
   description: What an interrupted earlier run had left and what this run did about it.
   returned: when there was something
@@ -284,13 +305,13 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils impo
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration import locate
 
 
-def plan(module, source, dom, postcopy_possible):
+def plan(module, source, dom, postcopy_possible, postcopy_recoverable):
     """(method, reason, profile, predictions) before the migration."""
     params = module.params
     try:
         return migration.plan_method(source, dom, params['method'], params['profile_window_s'],
                                      params['bandwidth_mibps'] or params['link_mibps'], params['max_downtime_ms'],
-                                     postcopy_possible, params['tolerance'])
+                                     postcopy_possible, params['tolerance'], postcopy_recoverable)
     except migration.NoMethod as err:
         module.fail_json(msg=str(err), **err.details)
 
@@ -304,7 +325,7 @@ def options_for(params, method, assessed, postcopy_possible):
         parallel_connections=params['parallel_connections'], tls=params['transport'] == 'tls',
         progress_file=params['progress_file'], stop_file=params['stop_file'],
         link_timeout_s=params['link_timeout_s'], recovery_budget_s=params['recovery_budget_s'],
-        **migration.budget_basis(assessed['predictions'] if assessed else None))
+        postcopy_recoverable=params['postcopy_recoverable'], **migration.budget_basis(assessed['predictions'] if assessed else None))
 
 
 def validate(module):
@@ -375,7 +396,8 @@ def finish_earlier_run(module, source, destination, where, postcopy_possible):
             module.fail_json(msg=str(err), **err.details)
         where = locate(source, destination, name)
         details.update(vm_location=where, destination_state=where['destination'],
-                       reason='resumed the failed post-copy of %s' % name)
+                       reason='resumed the failed post-copy of %s' % name,
+                       stats_polling=migration.restore_polling(source, destination, name, where))
         if where['destination'] != 'running':
             module.fail_json(msg='%s: resumed, but the VM is %s' % (name, migration.where_text(where)), **details)
         module.exit_json(changed=True, **details)
@@ -410,11 +432,14 @@ def run(module, source, destination):
     try:
         preflight.check_can_migrate(source, destination, dom, params['method'] in ('postcopy', 'hybrid'),
                                     params['destination_postcopy_capable'])
-        method, reason, profile, assessed = plan(module, source, dom, postcopy_possible)
+        blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion(),
+                                          params['postcopy_recoverable'])
+        method, reason, profile, assessed = plan(module, source, dom, postcopy_possible, blocker is None)
     except (preflight.PreflightError, profiler.ProfileError) as err:
         module.fail_json(msg='%s: %s' % (name, err), vm_location=where)
 
-    decision = dict(method_chosen=method, reason=reason, vm_location=where)
+    decision = dict(method_chosen=method, reason=reason, vm_location=where, postcopy_recoverable=blocker is None,
+                    recovery_blocker=blocker)
     if adopted:
         decision['earlier_run'] = adopted
     if profile is not None:
@@ -460,6 +485,7 @@ def main():
             stop_file=dict(type='path'),
             link_timeout_s=dict(type='int', default=migration_monitor.DEFAULT_LINK_TIMEOUT_S),
             recovery_budget_s=dict(type='int', default=recovery.DEFAULT_BUDGET_S),
+            postcopy_recoverable=dict(type='bool'),
             lock_dir=dict(type='path', default=lease.DEFAULT_LOCK_DIR),
         ),
         supports_check_mode=True,

@@ -63,3 +63,15 @@ def test_no_safe_method_is_an_explicit_error():
     with pytest.raises(policy.NoSafeMethod) as err:
         policy.choose(predictions(0, 6.4, 3.9, pre_converges=False), 300, ['precopy'])
     assert 'precopy does not converge' in str(err.value)
+
+
+def test_where_a_failed_post_copy_cannot_be_resumed_a_less_exposed_method_within_half_again_is_preferred():
+    # pre-copy 40 % slower than post-copy: post-copy where its failure is a pause, pre-copy where it is a loss.
+    assert policy.choose(predictions(2.8, 2.7, 2.0), 300, ALL)[0] == 'postcopy'
+    method, reason = policy.choose(predictions(2.8, 2.7, 2.0), 300, ALL, postcopy_recoverable=False)
+    assert method == 'precopy'
+    assert 'within 50%' in reason and 'could not be resumed' in reason
+    # Past 1.5 times, speed still wins, and pre-copy that cannot converge is never taken for safety.
+    assert policy.choose(predictions(3.2, 3.1, 2.0), 300, ALL, postcopy_recoverable=False)[0] == 'postcopy'
+    assert policy.choose(predictions(2.1, 2.7, 2.0, pre_converges=False), 300, ALL,
+                         postcopy_recoverable=False)[0] == 'hybrid'

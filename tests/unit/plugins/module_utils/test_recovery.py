@@ -3,6 +3,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+import time
+
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import recovery
 
 
@@ -14,7 +17,22 @@ def test_libvirt_version_numbers_split_into_major_minor_micro():
 def test_resume_is_not_tried_when_either_host_runs_a_release_that_crashes_on_it():
     assert 'segfault' in recovery.resume_blocker(11003000, 11003000)
     assert 'segfault' in recovery.resume_blocker(10000000, 11003004)
+    assert '11.4.0' in recovery.resume_blocker(11002001, 10000000)
     assert recovery.resume_blocker(10000000, 11004000) is None
+
+
+def test_resume_is_not_tried_before_libvirt_8_5_which_has_none():
+    assert 'older than 8.5' in recovery.resume_blocker(8004000, 10000000)
+    assert 'destination runs libvirt 9.0' not in recovery.resume_blocker(10000000, 8000000)
+    assert 'destination runs libvirt 8.0' in recovery.resume_blocker(10000000, 8000000)
+    assert recovery.resume_blocker(8005000, 8005000) is None
+
+
+def test_what_the_hosts_are_known_to_do_overrides_the_version_rule():
+    # A crashing release with the upstream fix built in (the libvirt_host role's fact) resumes.
+    assert recovery.resume_blocker(11003000, 11003000, recoverable=True) is None
+    # A host recorded as unable is not tried, whatever its version says.
+    assert 'postcopy_recoverable: false' in recovery.resume_blocker(11004000, 11004000, recoverable=False)
 
 
 def test_a_split_vm_is_one_whose_source_says_post_copy_failed_and_that_exists_on_the_destination():
@@ -30,3 +48,55 @@ def test_operator_steps_forbid_destroying_either_side_and_end_with_the_resume_co
     assert any('Upgrade libvirt' in step and 'libvirt 11.3 crashes' in step for step in steps)
     assert steps[-1].endswith('--postcopy-resume vm1 qemu+tcp://hv2/system')
     assert not any('Upgrade' in step for step in recovery.operator_steps('vm1', 'a', 'b'))
+
+
+class Options:
+    def __init__(self, budget):
+        self.recovery_budget_s = budget
+        self.dest_uri = 'qemu+tcp://hv2/system'
+        self.method = 'postcopy'
+        self.bandwidth_mibps = 0
+        self.max_downtime_ms = 300
+        self.postcopy_possible = True
+        self.auto_converge = False
+        self.compression = False
+        self.parallel_connections = 0
+        self.tls = False
+        self.persistent = True
+
+
+class Domain:
+    """A source domain whose resume fails `failures` times, then works, or never returns (hang)."""
+
+    def __init__(self, failures=0, hang=False):
+        self.failures = failures
+        self.hang = threading.Event() if hang else None
+        self.calls = 0
+
+    def migrateToURI3(self, _uri, _params, flags):
+        assert flags & recovery.libvirt.VIR_MIGRATE_POSTCOPY_RESUME
+        self.calls += 1
+        if self.hang is not None:
+            self.hang.wait(30)
+        if self.calls <= self.failures:
+            raise recovery.libvirt.libvirtError('connection refused (%d)' % self.calls)
+
+
+def test_resume_retries_until_the_link_is_back():
+    resumed, attempts = recovery.resume(Domain(failures=2), Options(60), interval_s=0.01)
+    assert resumed and attempts == ['connection refused (1)', 'connection refused (2)']
+
+
+def test_resume_gives_up_when_the_budget_is_spent():
+    dom = Domain(failures=1000)
+    resumed, attempts = recovery.resume(dom, Options(0.05), interval_s=0.02)
+    assert not resumed and attempts and dom.calls == len(attempts)
+
+
+def test_a_resume_call_that_never_returns_does_not_hold_the_module_past_its_budget():
+    dom = Domain(hang=True)
+    started = time.monotonic()
+    resumed, attempts = recovery.resume(dom, Options(0.2), min_call_s=0.2)
+    dom.hang.set()
+    assert not resumed and attempts == [recovery.HUNG]
+    assert time.monotonic() - started < 5
