@@ -203,3 +203,100 @@ def current_host(vm_name):
 def other_host(host):
     """hv1 and hv2 trade VMs; hv3 sends its VMs to hv1."""
     return 'hv2' if host == 'hv1' else 'hv1'
+
+
+def states(vm_name):
+    """{host name: (state, reason, persistent)} of every test-bed host that has the VM."""
+    found = {}
+    for host in HOSTS.values():
+        conn = open_connection(host.uri)
+        try:
+            dom = conn.lookupByName(vm_name)
+            found[host.name] = tuple(dom.state()) + (bool(dom.isPersistent()),)
+        except libvirt.libvirtError:
+            pass
+        finally:
+            conn.close()
+    return found
+
+
+def wait_for_states(vm_name, wanted, timeout=60):
+    """Wait until each host of `wanted` ({host: (state, reason)}) has the VM in that state and reason."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = states(vm_name)
+        if all(found.get(host, (None, None))[:2] == state for host, state in wanted.items()):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError('%s: wanted %s within %ds, found %s' % (vm_name, wanted, timeout, found))
+        time.sleep(0.1)
+
+
+def wait_for_postcopy_on_both(vm_name, source, dest, timeout=60):
+    """Wait until post-copy really runs: the source paused for it, the destination running the guest."""
+    return wait_for_states(vm_name, {
+        source: (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY),
+        dest: (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_POSTCOPY)}, timeout)
+
+
+def restart_on(vm_name, home):
+    """Destroy the VM on every host, undefine it wherever but `home`, and boot it afresh on `home`."""
+    for host in HOSTS:
+        conn = open_connection(HOSTS[host].uri)
+        try:
+            dom = conn.lookupByName(vm_name)
+        except libvirt.libvirtError:
+            conn.close()
+            continue
+        try:
+            if dom.isActive():
+                dom.destroy()
+            if host != home and dom.isPersistent():
+                dom.undefine()
+        finally:
+            conn.close()
+    open(console_log(vm_name), 'w').close()
+    conn = open_connection(HOSTS[home].uri)
+    try:
+        conn.lookupByName(vm_name).create()
+    finally:
+        conn.close()
+
+
+def one_healthy_copy(vm_name):
+    """The host where the VM runs alone, plainly (not split, no definition elsewhere) and healthy, or None."""
+    found = states(vm_name)
+    if len(found) != 1:
+        return None
+    host, (state, reason, _persistent) = list(found.items())[0]
+    if state != libvirt.VIR_DOMAIN_RUNNING or reason in (libvirt.VIR_DOMAIN_RUNNING_POSTCOPY,
+                                                         libvirt.VIR_DOMAIN_RUNNING_POSTCOPY_FAILED):
+        return None
+    try:
+        fresh = reports_after(vm_name, latest_seq(vm_name), 2, timeout=20)
+    except AssertionError:
+        return None
+    return host if all(report.healthy for report in fresh) else None
+
+
+def give_back(vm_name, home):
+    """Leave the test bed one healthy copy of the VM, whatever a test did to it: where it runs, or afresh
+    on `home`.  Returns what it did."""
+    if one_healthy_copy(vm_name):
+        return 'kept'
+    restart_on(vm_name, home)
+    reports_after(vm_name, 0, 1, timeout=120)
+    return 'restarted on %s' % home
+
+
+def postcopy_recoverable():
+    """What the test bed's libvirt_host role recorded: whether a failed post-copy can be resumed here."""
+    with open('/etc/ansible/facts.d/wa_libvirt.fact') as fact:
+        return json.load(fact)['postcopy_resume']
+
+
+def longest_report_gap_s(vm_name, after_seq=0):
+    """The longest time between two consecutive health reports of the guest (its stall as it felt it)."""
+    times = [r.uptime_s for r in guest_health.reports(guest_health.read_console_tail(console_log(vm_name)))
+             if r.seq > after_seq]
+    return max([b - a for a, b in zip(times, times[1:])] or [0.0])
