@@ -18,13 +18,14 @@ import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
     baselines, evaluation, guest_health, migration, runner)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 # Reports after a migration: the generator re-verifies its whole working set
 # every 2 s, so three fresh reports include at least one full verification.
 REPORTS_AFTER = 3
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(WaError):
     """The run could not be made (the guest is not reporting, or is unhealthy before it)."""
 
 

@@ -13,7 +13,16 @@ import threading
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _libvirt, lease, migration, preflight, runner)
+    _libvirt, lease, migration, preflight)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
+
+
+def error_text(err):
+    """An operator's message for one of our errors or a libvirt error."""
+    if isinstance(err, libvirt.libvirtError):
+        return 'libvirt: %s' % (err.get_error_message() or err)
+    return str(err)
 
 
 class Evacuation:
@@ -77,18 +86,23 @@ class Evacuation:
                 'bytes_transferred': result['bytes_transferred'],
                 'safe_at_s': round(self.clock() - self.start, 2), 'state': 'running on %s' % move['destination'],
             })
-        except (_libvirt.LibvirtUnavailable, lease.LeaseHeld) as err:
-            self._record(self.left_behind, {'vm': name, 'reason': str(err)})
-        except (preflight.PreflightError, runner.MigrationFailed) as err:
-            details = getattr(err, 'details', {})
-            self._record(self.left_behind, {'vm': name, 'reason': str(err),
-                                            'vm_location': details.get('vm_location')})
+        except (WaError, libvirt.libvirtError) as err:
+            # The one error boundary of a move: the VM is left behind, with where it is.
+            self._record(self.left_behind, {'vm': name, 'reason': error_text(err),
+                                            'vm_location': self._where(err, source, destination, name)})
         finally:
             for conn in (source, destination):
                 if conn is not None:
                     conn.close()
             if held is not None:
                 held.release()
+
+    @staticmethod
+    def _where(err, source, destination, name):
+        where = getattr(err, 'details', {}).get('vm_location')
+        if where is None and source is not None and destination is not None:
+            where = migration.locate(source, destination, name)
+        return where
 
     def _worker(self, queue):
         while True:
@@ -97,6 +111,11 @@ class Evacuation:
                     return
                 move = queue.pop(0)
             self._move(move)
+
+    def _unaccounted(self):
+        """Planned VMs in none of moved, skipped, left behind (a worker that died of a bug)."""
+        seen = set(entry['vm'] for bucket in (self.moved, self.skipped, self.left_behind) for entry in bucket)
+        return [move['vm'] for move in self.moves if move['vm'] not in seen]
 
     def run(self):
         """Run every move; returns {'moved', 'skipped', 'left_behind', 'total_s'}."""
@@ -109,6 +128,10 @@ class Evacuation:
             worker.start()
         for worker in workers:
             worker.join()
+        for name in self._unaccounted():
+            self.left_behind.append({'vm': name, 'reason': 'its move ended without a result (an unexpected error '
+                                                           'in the evacuation; see the module\'s log)',
+                                     'vm_location': None})
         order = dict((move['vm'], move['order']) for move in self.moves)
         return {
             'moved': sorted(self.moved, key=lambda m: m['safe_at_s']),

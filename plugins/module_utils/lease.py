@@ -17,10 +17,12 @@ import errno
 import fcntl
 import os
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
+
 DEFAULT_LOCK_DIR = '/run/lock/wa-live-migration'
 
 
-class LeaseHeld(Exception):
+class LeaseHeld(WaError):
     """Another live process holds the VM."""
 
 

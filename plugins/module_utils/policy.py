@@ -14,12 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
+
 # Least exposed first.
 EXPOSURE_ORDER = ('precopy', 'hybrid', 'postcopy')
 DEFAULT_TOLERANCE = 0.05
 
 
-class NoSafeMethod(Exception):
+class NoSafeMethod(WaError):
     """No allowed method is predicted to finish within the downtime limit."""
 
 
