@@ -52,6 +52,11 @@ BOUNDS = {
 NOT_LONGER_THAN = (('profile_window_s', 'time_budget_s'), ('precopy_budget_s', 'time_budget_s'))
 
 
+def defaults():
+    """The shared settings' default values (a params dict as a module would have it)."""
+    return dict((option, spec.get('default')) for option, spec in MIGRATION_ARGUMENT_SPEC.items())
+
+
 def range_text(option):
     low, high, unit, zero = BOUNDS[option]
     text = 'from %s to %s %s' % (low, high, unit)

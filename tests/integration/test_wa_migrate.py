@@ -89,8 +89,8 @@ def test_a_vm_already_on_the_destination_is_unchanged(testbed):
 @pytest.mark.parametrize('args, message', [
     (dict(name='no-such-vm'), 'no VM named no-such-vm'),
     (dict(method='teleport'), 'value of method must be one of'),
-    (dict(bandwidth_mibps=-5), 'bandwidth_mibps must not be negative'),
-    (dict(max_downtime_ms=0), 'max_downtime_ms must be positive'),
+    (dict(bandwidth_mibps=-5), 'bandwidth_mibps must be 0 (no limit) or from 1 to 100000 MiB/s, got -5'),
+    (dict(max_downtime_ms=0), 'max_downtime_ms must be from 1 to 60000 ms, got 0'),
     (dict(method='postcopy', postcopy_allowed=False), 'postcopy_allowed is false'),
     (dict(method='hybrid', destination_postcopy_capable=False), 'cannot do post-copy'),
     (dict(dest_control_uri='qemu+unix:///system?socket=/nonexistent'), 'destination unreachable'),
@@ -98,9 +98,9 @@ def test_a_vm_already_on_the_destination_is_unchanged(testbed):
     (dict(dest_control_uri='no such scheme://x'), 'destination unreachable'),
     ('to-itself', 'the destination is the source host itself'),
     (dict(dest_uri='SAME'), 'the destination URI is the source URI'),
-    (dict(link_timeout_s=0), 'link_timeout_s must be positive'),
-    (dict(recovery_budget_s=-1), 'recovery_budget_s must not be negative'),
-    (dict(tolerance=-0.1), 'tolerance must not be negative'),
+    (dict(link_timeout_s=0), 'link_timeout_s must be from 1 to 3600 s, got 0'),
+    (dict(recovery_budget_s=-1), 'recovery_budget_s must be 0 (one attempt only) or from 1 to 86400 s'),
+    (dict(tolerance=-0.1), 'tolerance must be from 0 to 1'),
     (dict(speed=5), 'Unsupported parameters'),
 ])
 def test_bad_requests_are_refused_before_anything_moves(testbed, args, message):

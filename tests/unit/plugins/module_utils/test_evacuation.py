@@ -5,17 +5,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 import libvirt
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, evacuation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, evacuation, settings
 
 
 class DaemonGoingDown:
     """A connection to a failing host's daemon: every call raises a libvirtError."""
 
-    def lookupByName(self, name):
-        raise libvirt.libvirtError('internal error: client socket is closed (looking up %s)' % name)
+    def __getattr__(self, call):
+        def fails(*_args):
+            raise libvirt.libvirtError('internal error: client socket is closed (%s)' % call)
+        return fails
 
     def close(self):
         pass
@@ -29,13 +33,15 @@ def moves(*names):
 def test_a_move_that_raises_a_libvirt_error_leaves_its_vm_behind_and_the_others_still_run(monkeypatch, tmp_path):
     monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: DaemonGoingDown())
     planned = ['vm-a', 'vm-b', 'vm-c']
-    targets = {'hv2': dict(uri='qemu+tcp://hv2/system', control_uri='qemu+tcp://hv2/system', postcopy_capable=True)}
-    result = evacuation.Evacuation('qemu+tcp://hv1/system', moves(*planned), targets, {}, concurrency=1,
-                                   lock_dir=str(tmp_path)).run()
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True)}
+    result = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves(*planned), targets, settings.defaults(),
+                                   concurrency=1, lock_dir=str(tmp_path)).run()
     buckets = [entry['vm'] for key in ('moved', 'skipped', 'left_behind') for entry in result[key]]
     assert sorted(buckets) == planned, result
     assert [entry['vm'] for entry in result['left_behind']] == planned
     assert all('client socket is closed' in entry['reason'] for entry in result['left_behind'])
+    assert os.listdir(str(tmp_path)) == [], 'a lock file was left behind'
 
 
 @pytest.mark.filterwarnings('ignore::pytest.PytestUnhandledThreadExceptionWarning')
@@ -43,7 +49,8 @@ def test_a_worker_that_dies_of_a_bug_still_accounts_for_every_planned_vm(monkeyp
     def broken(_self, move):
         raise RuntimeError('a bug while moving %s' % move['vm'])
     monkeypatch.setattr(evacuation.Evacuation, '_move', broken)
-    result = evacuation.Evacuation('qemu+tcp://hv1/system', moves('vm-a', 'vm-b'), {}, {}, lock_dir=str(tmp_path)).run()
+    result = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b'), {}, settings.defaults(),
+                                   lock_dir=str(tmp_path)).run()
     assert [entry['vm'] for entry in result['left_behind']] == ['vm-a', 'vm-b']
     assert not result['moved'] and not result['skipped']
     assert all('without a result' in entry['reason'] for entry in result['left_behind'])
