@@ -39,7 +39,7 @@ NOT_LONGER_THAN = (('profile_window_s', 'time_budget_s'), ('precopy_budget_s', '
 def range_text(option, zero=True):
     low, high, unit, meaning = BOUNDS[option]
     zero = meaning if zero else None
-    text = 'from %s to %s %s' % (low, high, unit)
+    text = ('from %s to %s %s' % (low, high, unit)).strip()
     return '0 (%s) or %s' % (zero, text) if zero else text
 
 
