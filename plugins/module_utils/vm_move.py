@@ -178,10 +178,10 @@ class VmMove:
 def migrate_one(params, check_mode):
     """wa_migrate: the whole run from its module parameters; returns the result or raises WaError."""
     check_request(params, params['method'])
-    migration_uri.parse(params['dest_uri'])
     control_uri = params['dest_control_uri'] or params['dest_uri']
     if params['uri'] in (control_uri, params['dest_uri']):
         raise BadInput('the destination URI is the source URI (%s)' % params['uri'])
+    migration_uri.parse(params['dest_uri'])
     # Before any connection: the connections must deliver events to this loop.
     _events.ensure_event_loop()
     try:
