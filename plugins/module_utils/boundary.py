@@ -19,12 +19,12 @@ def run(module, work, needs_libvirt=True):
     """exit_json(**work()), or fail_json with the error's message and details (among them `vm_location`)."""
     if needs_libvirt:
         _libvirt.require_libraries(module)
-    libvirt_error = _libvirt.libvirt.libvirtError if _libvirt.libvirt is not None else WaError
+    caught = (WaError,) if _libvirt.libvirt is None else (WaError, _libvirt.libvirt.libvirtError)
     try:
         result = work()
-    except WaError as err:
-        details = dict((k, v) for k, v in err.details.items() if k not in _RESERVED)
-        module.fail_json(msg=str(err), **details)
-    except libvirt_error as err:
+    except caught as err:
+        if isinstance(err, WaError):
+            details = dict((k, v) for k, v in err.details.items() if k not in _RESERVED)
+            module.fail_json(msg=str(err), **details)
         module.fail_json(msg='libvirt: %s' % (err.get_error_message() or err))
     module.exit_json(**result)

@@ -48,8 +48,8 @@ def check_plan(moves, destinations):
             raise BadInput('bad move %r: needs vm, destination and method, and a known destination' % (move,))
         names.check_domain_name(move['vm'], 'move vm')
         if move['method'] not in METHODS:
-            raise BadInput('move of %s: method must be one of %s, got %s' % (move['vm'], ', '.join(METHODS),
-                                                                            move['method']))
+            raise BadInput('move of %s: method must be one of %s, got %s'
+                           % (move['vm'], ', '.join(METHODS), move['method']))
         if move['vm'] in seen:
             raise BadInput('%s is planned twice' % move['vm'])
         seen.add(move['vm'])

@@ -20,8 +20,8 @@ PROC_TCP6 = '''  sl  local_address                         remote_address       
 
 @pytest.mark.parametrize('uri, parts', [
     ('qemu+tcp://127.0.2.1/system', dict(driver='qemu', transport='tcp', host='127.0.2.1', port=16509)),
-    ('qemu+tls://hv2.example.com:16600/system', dict(driver='qemu', transport='tls', host='hv2.example.com',
-                                                      port=16600)),
+    ('qemu+tls://hv2.example.com:16600/system',
+     dict(driver='qemu', transport='tls', host='hv2.example.com', port=16600)),
     ('qemu://hv2/system', dict(driver='qemu', transport=None, host='hv2', port=16514)),
     ('qemu+ssh://root@hv2/system', dict(driver='qemu', transport='ssh', host='hv2', port=22)),
 ])
