@@ -11,6 +11,7 @@ import libvirt
 import pytest
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, evacuation, settings
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 
 class DaemonGoingDown:
@@ -54,3 +55,26 @@ def test_a_worker_that_dies_of_a_bug_still_accounts_for_every_planned_vm(monkeyp
     assert [entry['vm'] for entry in result['left_behind']] == ['vm-a', 'vm-b']
     assert not result['moved'] and not result['skipped']
     assert all('without a result' in entry['reason'] for entry in result['left_behind'])
+
+
+TARGETS = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', postcopy_capable='False')}
+
+
+@pytest.mark.parametrize('plan, message', [
+    ([dict(vm='a/b', destination='hv2', method='precopy')], "move vm 'a/b' cannot be a libvirt domain name"),
+    ([dict(vm='a', destination='hv9', method='precopy')], 'a known destination'),
+    ([dict(vm='a', destination='hv2')], 'needs vm, destination and method'),
+    ([dict(vm='a', destination='hv2', method='teleport')], 'method must be one of precopy, postcopy, hybrid'),
+    ([dict(vm='a', destination='hv2', method='precopy')] * 2, 'a is planned twice'),
+])
+def test_a_plan_that_cannot_be_carried_out_is_refused(plan, message):
+    with pytest.raises(BadInput, match=message):
+        evacuation.check_plan(plan, TARGETS)
+
+
+def test_destinations_are_checked_and_their_flags_read_as_ansible_does():
+    with pytest.raises(BadInput, match="destination hv2 uri 'bogus' is not a libvirt URI"):
+        evacuation.check_plan([], {'hv2': dict(uri='bogus')})
+    targets = evacuation.check_plan([], TARGETS)
+    assert targets == {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                                   postcopy_capable=False)}
