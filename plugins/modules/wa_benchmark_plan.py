@@ -82,7 +82,8 @@ done:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import boundary, evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import boundary
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation
 
 
 def main():

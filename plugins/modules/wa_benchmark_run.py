@@ -128,8 +128,8 @@ destination:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _libvirt, benchmark_run, boundary, evaluation, settings)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, boundary, settings
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation, run as benchmark_run
 
 
 def main():

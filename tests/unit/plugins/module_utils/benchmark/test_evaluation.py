@@ -5,7 +5,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.guest_health import HealthReport
 
 

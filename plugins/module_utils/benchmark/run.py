@@ -2,7 +2,7 @@
 # Copyright: workload_aware developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """wa_benchmark_run's one call: check the request, find the host the VM runs
-on, skip a run already recorded, migrate once (benchmark.run_once) and record it."""
+on, skip a run already recorded, migrate once (measure.run_once) and record it."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +11,8 @@ __metaclass__ = type
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, benchmark, evaluation, migration_uri, names, preflight, settings)
+    _events, _libvirt, migration_uri, names, preflight, settings)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation, measure
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 
@@ -76,9 +77,9 @@ def _run(params, check_mode, hosts):
                    console_log=params['console_log'], profile_window_s=params['profile_window_s'],
                    predictions=params['predictions'], transfer_mib=params['transfer_mib'])
     try:
-        measured = benchmark.run_once(source['conn'], destination['conn'], dom, request, params, source['uri'])
-    except benchmark.BenchmarkError as err:
-        raise benchmark.BenchmarkError('%s: %s' % (params['name'], err), dict(err.details, row=row))
+        measured = measure.run_once(source['conn'], destination['conn'], dom, request, params, source['uri'])
+    except measure.BenchmarkError as err:
+        raise measure.BenchmarkError('%s: %s' % (params['name'], err), dict(err.details, row=row))
     row.update(measured)
     row.update(dirty_rate_mbps=params['dirty_rate_mibps'], vm=params['name'], source=source['uri'],
                destination=destination['uri'], finished_at=time.strftime('%Y-%m-%dT%H:%M:%S'))

@@ -17,7 +17,8 @@ import os
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    baselines, evaluation, guest_health, migration, runner, vm_move)
+    guest_health, migration, runner, vm_move)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines, evaluation
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 # Reports after a migration: the generator re-verifies its whole working set
