@@ -18,7 +18,8 @@ import time
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, lease, migration_uri, names, settings, vm_move)
+    _events, _libvirt, lease, migration_uri, settings, vm_move)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 

@@ -21,7 +21,7 @@ import errno
 import fcntl
 import os
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import names
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 DEFAULT_LOCK_DIR = '/run/lock/wa-live-migration'

@@ -9,8 +9,9 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    assessment, migration_monitor, policy, preflight, profiler, recovery, runner)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import preflight, profiler, recovery, runner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    assessment, migration_monitor, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 

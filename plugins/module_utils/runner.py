@@ -18,7 +18,7 @@ import os
 import threading
 import time
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import migration_monitor
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import migration_monitor
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 

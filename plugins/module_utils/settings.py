@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    bounds, migration, migration_monitor, recovery)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import migration, recovery
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, migration_monitor
 
 # Shared by wa_migrate, wa_evacuate and wa_benchmark_run; documented in plugins/doc_fragments/migration.py.
 MIGRATION_ARGUMENT_SPEC = dict(

@@ -7,8 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _libvirt, assessment, bounds, names, policy, profiler)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, profiler
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    assessment, bounds, names, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 

@@ -16,7 +16,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, lease, migration, migration_uri, names, preflight, recovery, settings)
+    _events, _libvirt, lease, migration, migration_uri, preflight, recovery, settings)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 

@@ -112,7 +112,8 @@ predicted_total_s:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import boundary, planner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import boundary
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import planner
 
 
 def main():

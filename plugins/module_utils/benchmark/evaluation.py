@@ -17,7 +17,7 @@ __metaclass__ = type
 import csv
 import os
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import bounds
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 OWN_METHODS = ('precopy', 'postcopy', 'hybrid')

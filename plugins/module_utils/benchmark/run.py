@@ -11,7 +11,8 @@ __metaclass__ = type
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, migration_uri, names, preflight, settings)
+    _events, _libvirt, migration_uri, preflight, settings)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation, measure
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 

@@ -5,7 +5,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import bounds, settings
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import settings
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 

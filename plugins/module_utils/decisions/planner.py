@@ -26,7 +26,7 @@ __metaclass__ = type
 
 import collections
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import bounds, names
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, names
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 VmToMove = collections.namedtuple('VmToMove', [

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import planner
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.planner import Destination, VmToMove
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import planner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.planner import Destination, VmToMove
 
 
 def vm(name, seconds, memory=256, method='precopy', precopy_s=None, vcpus=1):
