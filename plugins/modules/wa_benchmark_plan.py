@@ -97,7 +97,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    boundary.run(module, lambda: evaluation.plan_from_params(module.params), needs_libvirt=False)
+    boundary.run(module, lambda: evaluation.pending_runs(module.params), needs_libvirt=False)
 
 
 if __name__ == '__main__':

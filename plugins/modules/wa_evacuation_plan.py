@@ -134,7 +134,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    boundary.run(module, lambda: planner.plan_from_params(module.params), needs_libvirt=False)
+    boundary.run(module, lambda: planner.evacuation_plan(module.params), needs_libvirt=False)
 
 
 if __name__ == '__main__':

@@ -264,7 +264,7 @@ def calibrate(runs):
     return {'precopy': _fit(points('precopy')), 'postcopy': _fit(points('postcopy'))}
 
 
-def plan_from_params(params):
+def pending_runs(params):
     """wa_benchmark_plan's one call: the runs still to do, from its module parameters; raises BadInput."""
     unknown = sorted(set(params['methods']) - set(ALL_METHODS))
     if unknown:

@@ -130,7 +130,7 @@ def vm_to_move(name, entry):
     )
 
 
-def plan_from_params(params):
+def evacuation_plan(params):
     """wa_evacuation_plan's one call: the plan from its module parameters; raises BadInput."""
     bounds.check_bounds(params)
     vms = []
