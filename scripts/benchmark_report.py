@@ -28,7 +28,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 from matplotlib.ticker import FuncFormatter  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import (  # noqa: E402
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import (  # noqa: E402
     evaluation)  # pylint: disable=wrong-import-position
 
 COLOURS = {

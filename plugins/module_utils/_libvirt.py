@@ -11,6 +11,8 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
+
 try:
     import libvirt
 except ImportError:
@@ -40,7 +42,7 @@ def require_libraries(module):
         module.fail_json(msg=missing_required_lib('lxml'), exception=LXML_IMPORT_ERROR)
 
 
-class LibvirtUnavailable(Exception):
+class LibvirtUnavailable(WaError):
     """libvirt cannot be reached at the given URI."""
 
 

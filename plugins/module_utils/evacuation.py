@@ -2,7 +2,10 @@
 # Copyright: workload_aware developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Carry out an evacuation plan: its moves in order, `concurrency` at a time,
-in one process, so no VM waits on anything but its own migration."""
+in one process, so no VM waits on anything but its own migration.  Each move
+is vm_move's per-VM workflow, as wa_migrate runs it; every planned VM ends in
+exactly one of moved, skipped (already there), left behind (or, in check
+mode, would move)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -12,31 +15,73 @@ import os
 import threading
 import time
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _libvirt, lease, migration, preflight, runner)
+    _events, _libvirt, lease, migration_uri, settings, vm_move)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names
+from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
+
+METHODS = ('precopy', 'postcopy', 'hybrid')
+
+
+def error_text(err):
+    """An operator's message for one of our errors or a libvirt error."""
+    if isinstance(err, libvirt.libvirtError):
+        return 'libvirt: %s' % (err.get_error_message() or err)
+    return str(err)
+
+
+def check_plan(moves, destinations):
+    """Refuse a plan that cannot be carried out (BadInput); returns the targets of Evacuation."""
+    targets = {}
+    for name, target in sorted(destinations.items()):
+        if not isinstance(target, dict) or not target.get('uri'):
+            raise BadInput('destination %s: needs a uri' % name)
+        migration_uri.parse(target['uri'], 'destination %s uri' % name)
+        targets[name] = {'uri': target['uri'], 'control_uri': target.get('control_uri') or target['uri'],
+                         'postcopy_capable': boolean(target.get('postcopy_capable', False), strict=False)}
+        if target.get('postcopy_recoverable') is not None:
+            targets[name]['postcopy_recoverable'] = boolean(target['postcopy_recoverable'], strict=False)
+    seen = set()
+    for move in moves:
+        missing = [key for key in ('vm', 'destination', 'method') if key not in move]
+        if missing or move['destination'] not in targets:
+            raise BadInput('bad move %r: needs vm, destination and method, and a known destination' % (move,))
+        names.check_domain_name(move['vm'], 'move vm')
+        if move['method'] not in METHODS:
+            raise BadInput('move of %s: method must be one of %s, got %s'
+                           % (move['vm'], ', '.join(METHODS), move['method']))
+        if move['vm'] in seen:
+            raise BadInput('%s is planned twice' % move['vm'])
+        seen.add(move['vm'])
+    return targets
 
 
 class Evacuation:
     """`moves` from planner.plan_evacuation; `targets` maps a destination name to
-    {'uri': for the source host, 'control_uri': for us, 'postcopy_capable': bool, 'postcopy_recoverable':
-    bool or None (judge by version)};
-    `settings` are keyword arguments of migration.build_options."""
+    {'uri': for the source host, 'control_uri': for us, 'postcopy_capable': bool, optionally
+    'postcopy_recoverable': bool or None (None: judged by libvirt's version)};
+    `params` are the shared migration settings (settings.MIGRATION_ARGUMENT_SPEC)."""
 
-    def __init__(self, source_uri, moves, targets, settings, concurrency=1, stop_file=None, clock=time.monotonic,
-                 lock_dir=lease.DEFAULT_LOCK_DIR):
+    def __init__(self, source_uri, moves, targets, params, concurrency=1, stop_file=None, clock=time.monotonic,
+                 lock_dir=lease.DEFAULT_LOCK_DIR, check_mode=False):
         self.source_uri = source_uri
         self.moves = list(moves)
         self.targets = targets
-        self.settings = settings
+        self.params = dict(params, profile_window_s=0)   # the plan chose each method
         self.concurrency = concurrency
         self.stop_file = stop_file
         self.clock = clock
         self.lock_dir = lock_dir
+        self.check_mode = check_mode
         self.lock = threading.Lock()
         self.start = None
         self.moved = []
         self.left_behind = []
         self.skipped = []
+        self.would_move = []
 
     def _stopped(self):
         return bool(self.stop_file) and os.path.exists(self.stop_file)
@@ -50,46 +95,43 @@ class Evacuation:
         if self._stopped():
             self._record(self.left_behind, {'vm': name, 'reason': 'stopped by the operator before it started'})
             return
-        source = destination = held = None
+        source = destination = None
         try:
-            held = lease.VmLease(name, self.lock_dir).acquire()
             source = _libvirt.open_connection(self.source_uri)
             destination = _libvirt.open_connection(target['control_uri'])
-            where = migration.locate(source, destination, name)
-            if where['source'] is None and where['destination'] == 'running':
-                self._record(self.skipped, {'vm': name, 'reason': 'already runs on %s' % move['destination']})
-                return
-            dom, _state = preflight.find(source, name)
-            if dom is None:
-                self._record(self.left_behind, {'vm': name, 'reason': 'no longer on the source (%s)'
-                                                % migration.where_text(where)})
-                return
-            postcopy_possible = self.settings.get('postcopy_allowed', True) and target['postcopy_capable']
-            preflight.check_can_migrate(source, destination, dom, move['method'] in ('postcopy', 'hybrid'),
-                                        target['postcopy_capable'])
-            options = migration.build_options(
-                move['method'], target['uri'], postcopy_possible, predicted_precopy_s=move.get('predicted_s'),
-                stop_file=self.stop_file, postcopy_recoverable=target.get('postcopy_recoverable'),
-                **dict((k, v) for k, v in self.settings.items() if k != 'postcopy_allowed'))
-            result = migration.migrate_vm(source, destination, dom, options)
-            self._record(self.moved, {
-                'vm': name, 'destination': move['destination'], 'method': result['method_used'],
-                'total_time_s': result['total_time_s'], 'downtime_ms': result['downtime_ms'],
-                'bytes_transferred': result['bytes_transferred'],
-                'safe_at_s': round(self.clock() - self.start, 2), 'state': 'running on %s' % move['destination'],
-            })
-        except (_libvirt.LibvirtUnavailable, lease.LeaseHeld) as err:
-            self._record(self.left_behind, {'vm': name, 'reason': str(err)})
-        except (preflight.PreflightError, runner.MigrationFailed) as err:
-            details = getattr(err, 'details', {})
-            self._record(self.left_behind, {'vm': name, 'reason': str(err),
-                                            'vm_location': details.get('vm_location')})
+            result = vm_move.VmMove(
+                name, target['uri'], move['method'], self.params, destination_postcopy_capable=target['postcopy_capable'],
+                check_mode=self.check_mode, lock_dir=self.lock_dir,
+                option_overrides=dict(predicted_precopy_s=move.get('predicted_s'), stop_file=self.stop_file,
+                                      postcopy_recoverable=target.get('postcopy_recoverable',
+                                                                      self.params.get('postcopy_recoverable'))),
+            ).run(source, destination, self.source_uri)
+            self._record_result(move, result)
+        except (WaError, libvirt.libvirtError) as err:
+            # The one error boundary of a move: the VM is left behind, with where it is.
+            self._record(self.left_behind, {'vm': name, 'reason': error_text(err),
+                                            'vm_location': getattr(err, 'details', {}).get('vm_location')})
         finally:
             for conn in (source, destination):
                 if conn is not None:
                     conn.close()
-            if held is not None:
-                held.release()
+
+    def _record_result(self, move, result):
+        name = move['vm']
+        if result['outcome'] == vm_move.ALREADY_THERE:
+            self._record(self.skipped, {'vm': name, 'reason': 'already runs on %s' % move['destination']})
+        elif result['outcome'] in (vm_move.WOULD_MOVE, vm_move.WOULD_FINISH_EARLIER_RUN):
+            self._record(self.would_move, {'vm': name, 'destination': move['destination'],
+                                           'method': result.get('method_chosen') or move['method'],
+                                           'reason': result['reason']})
+        else:
+            self._record(self.moved, {
+                'vm': name, 'destination': move['destination'],
+                'method': result.get('method_used') or result.get('method_chosen') or move['method'],
+                'total_time_s': result.get('total_time_s'), 'downtime_ms': result.get('downtime_ms'),
+                'bytes_transferred': result.get('bytes_transferred'),
+                'safe_at_s': round(self.clock() - self.start, 2), 'state': 'running on %s' % move['destination'],
+            })
 
     def _worker(self, queue):
         while True:
@@ -99,8 +141,14 @@ class Evacuation:
                 move = queue.pop(0)
             self._move(move)
 
+    def _unaccounted(self):
+        """Planned VMs in no list (a worker that died of a bug)."""
+        seen = set(entry['vm'] for bucket in (self.moved, self.skipped, self.left_behind, self.would_move)
+                   for entry in bucket)
+        return [move['vm'] for move in self.moves if move['vm'] not in seen]
+
     def run(self):
-        """Run every move; returns {'moved', 'skipped', 'left_behind', 'total_s'}."""
+        """Run every move; returns {'moved', 'skipped', 'left_behind', 'would_move', 'total_s'}."""
         self.start = self.clock()
         queue = list(self.moves)
         workers = [threading.Thread(target=self._worker, args=(queue,), name='evacuate-%d' % i)
@@ -110,10 +158,28 @@ class Evacuation:
             worker.start()
         for worker in workers:
             worker.join()
+        for name in self._unaccounted():
+            self.left_behind.append({'vm': name, 'reason': 'its move ended without a result (an unexpected error '
+                                                           'in the evacuation; see the module\'s log)',
+                                     'vm_location': None})
         order = dict((move['vm'], move['order']) for move in self.moves)
         return {
             'moved': sorted(self.moved, key=lambda m: m['safe_at_s']),
             'skipped': self.skipped,
             'left_behind': sorted(self.left_behind, key=lambda m: order.get(m['vm'], 0)),
+            'would_move': sorted(self.would_move, key=lambda m: order.get(m['vm'], 0)),
             'total_s': round(self.clock() - self.start, 2),
         }
+
+
+def evacuate(params, check_mode):
+    """wa_evacuate: the whole run from its module parameters; returns the result or raises WaError."""
+    settings.check_bounds(params)
+    targets = check_plan(params['moves'], params['destinations'])
+    if not params['moves']:
+        return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0)
+    _events.ensure_event_loop()
+    result = Evacuation(params['uri'], params['moves'], targets, params, params['concurrency'], params['stop_file'],
+                        lock_dir=params['lock_dir'], check_mode=check_mode).run()
+    result['changed'] = bool(result['moved'] or result['would_move'])
+    return result

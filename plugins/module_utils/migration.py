@@ -10,16 +10,15 @@ __metaclass__ = type
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    assessment, migration_monitor, policy, preflight, profiler, recovery, runner, stats_polling)
+    preflight, profiler, recovery, runner, stats_polling)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    assessment, migration_monitor, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 
-class NoMethod(Exception):
+class NoMethod(WaError):
     """`auto` found no method to use; `details` has the profile and predictions."""
-
-    def __init__(self, message, details):
-        super(NoMethod, self).__init__(message)
-        self.details = details
 
 
 def plan_method(source, dom, method, profile_window_s, link_mibps, max_downtime_ms, postcopy_possible,

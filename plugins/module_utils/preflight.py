@@ -9,7 +9,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import etree, libvirt
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
+RUNNING = 1   # libvirt.VIR_DOMAIN_RUNNING (libvirt may be missing at import time)
 STATE_NAMES = {
     0: 'no state', 1: 'running', 2: 'blocked', 3: 'paused', 4: 'shutdown', 5: 'shut off', 6: 'crashed',
     7: 'pmsuspended',
@@ -22,7 +24,7 @@ STATE_REASONS = {
 }
 
 
-class PreflightError(Exception):
+class PreflightError(WaError):
     """The migration must not start; nothing was touched."""
 
 

@@ -26,6 +26,7 @@ import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import preflight
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 MIB = 1024.0 * 1024.0
 PAGE_SAMPLING = 'page-sampling'
@@ -35,7 +36,7 @@ KVM_ONLY_MODES = ('dirty-bitmap', 'dirty-ring')
 DIRTY_RATE_GRACE_S = 5.0
 
 
-class ProfileError(Exception):
+class ProfileError(WaError):
     """The request cannot be profiled at all (e.g. an unknown VM)."""
 
 

@@ -18,8 +18,9 @@ import os
 import threading
 import time
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import migration_monitor
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import migration_monitor
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 MIB = 1024.0 * 1024.0
 
@@ -44,12 +45,8 @@ MigrationOptions = collections.namedtuple('MigrationOptions', [
 ])
 
 
-class MigrationFailed(Exception):
+class MigrationFailed(WaError):
     """The migration did not complete; `details` says where the VM is."""
-
-    def __init__(self, message, details):
-        super(MigrationFailed, self).__init__(message)
-        self.details = details
 
 
 def migration_flags(options):

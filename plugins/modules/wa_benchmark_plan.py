@@ -32,11 +32,11 @@ options:
     elements: str
     required: true
   repetitions:
-    description: Runs of each method per cell and bandwidth.
+    description: Runs of each method per cell and bandwidth, from 1 to 100.
     type: int
     default: 3
   bandwidths_mibps:
-    description: Bandwidth limits, MiB/s.
+    description: Bandwidth limits, MiB/s, each from 1 to 100000.
     type: list
     elements: int
     required: true
@@ -82,7 +82,8 @@ done:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import boundary
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation
 
 
 def main():
@@ -96,30 +97,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    unknown = sorted(set(params['methods']) - set(evaluation.ALL_METHODS))
-    if unknown:
-        module.fail_json(msg='unknown methods: %s; known: %s' % (', '.join(unknown), ', '.join(evaluation.ALL_METHODS)))
-    if params['repetitions'] < 1:
-        module.fail_json(msg='repetitions must be at least 1, got %s' % params['repetitions'])
-    if not params['bandwidths_mibps'] or min(params['bandwidths_mibps']) <= 0:
-        module.fail_json(msg='bandwidths_mibps must be positive numbers')
-    cells = params['cells']
-    for cell in cells:
-        if not cell.get('workload') or not isinstance(cell.get('memory_mib'), int) or cell['memory_mib'] <= 0:
-            module.fail_json(msg='each cell needs a workload and a positive integer memory_mib, got %s' % (cell,))
-    try:
-        done = [evaluation.run_key(r) for r in evaluation.read_runs(params['results_file'])]
-    except (IOError, OSError, KeyError, ValueError) as err:
-        module.fail_json(msg='cannot read %s: %s' % (params['results_file'], err))
-    everything = evaluation.plan_runs(cells, list(params['methods']), params['repetitions'],
-                                      params['bandwidths_mibps'])
-    done_keys = set(done)
-    pending = []
-    for index, run in enumerate(everything):
-        if evaluation.run_key(run) not in done_keys:
-            pending.append(dict(run, index=index + 1))
-    module.exit_json(changed=False, pending=pending, total=len(everything), done=len(everything) - len(pending))
+    boundary.run(module, lambda: evaluation.pending_runs(module.params), needs_libvirt=False)
 
 
 if __name__ == '__main__':

@@ -29,9 +29,10 @@ author:
   - workload_aware developers (@workload-aware)
 extends_documentation_fragment:
   - workload_aware.live_migration.libvirt
+  - workload_aware.live_migration.migration
 options:
   name:
-    description: The benchmark VM.
+    description: The benchmark VM (a libvirt domain name).
     type: str
     required: true
   migration_uri:
@@ -56,24 +57,12 @@ options:
     type: str
     required: true
   repetition:
-    description: Which repetition of this method on this workload.
+    description: Which repetition of this method on this workload, from 1 to 100.
     type: int
     required: true
-  bandwidth_mibps:
-    description: Bandwidth limit in MiB/s, for both the pre-copy and the post-copy phase.
-    type: int
-    required: true
-  max_downtime_ms:
-    description: Downtime limit of the collection's methods (a baseline sets its own).
-    type: int
-    default: 300
-  time_budget_s:
-    description: Seconds after which a migration still in pre-copy is aborted and recorded as cut off.
-    type: int
-    default: 120
   profile_window_s:
-    description: Seconds C(auto) profiles the VM before it chooses.
-    type: int
+    description: Seconds C(auto) profiles the VM before it chooses, from 1 to 60.
+    type: float
     default: 2
   predictions:
     description:
@@ -97,6 +86,8 @@ options:
     type: path
 notes:
   - Supports check mode - it reports where the VM would go and moves nothing.
+  - A run needs a bandwidth cap (O(bandwidth_mibps) from 1 to 100000), so that methods are compared fairly.
+  - Every migration goes through the per-VM workflow of M(workload_aware.live_migration.wa_migrate).
   - O(uri) is one of the two hosts, as this module reaches it; the VM may run on either.
   - Meant for the single-machine test bed, where the console log is on the machine the module runs on whichever
     host runs the VM.
@@ -135,28 +126,10 @@ destination:
   type: str
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, benchmark, evaluation, preflight)
-
-
-def find_vm(module, hosts):
-    """(source connection, source, destination connection, destination, domain) for where the VM runs now."""
-    found = []
-    for index, host in enumerate(hosts):
-        dom, state = preflight.find(host['conn'], module.params['name'])
-        if dom is not None:
-            found.append((index, dom, state))
-    running = [f for f in found if preflight.describe_state(*f[2]) == 'running']
-    if len(found) != 1 or len(running) != 1:
-        module.fail_json(msg='%s must run on exactly one of the two hosts; found: %s' % (
-            module.params['name'], ', '.join('%s on %s' % (preflight.describe_state(*f[2]), hosts[f[0]]['uri'])
-                                             for f in found) or 'nowhere'))
-    index, dom, _state = running[0]
-    return hosts[index], hosts[1 - index], dom
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, boundary, settings
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation, run as benchmark_run
 
 
 def main():
@@ -170,63 +143,17 @@ def main():
             method=dict(type='str', required=True, choices=list(evaluation.ALL_METHODS)),
             workload=dict(type='str', required=True),
             repetition=dict(type='int', required=True),
-            bandwidth_mibps=dict(type='int', required=True),
-            max_downtime_ms=dict(type='int', default=300),
-            time_budget_s=dict(type='int', default=120),
-            profile_window_s=dict(type='int', default=2),
+            profile_window_s=dict(type='float', default=2),
             predictions=dict(type='dict'),
             transfer_mib=dict(type='float'),
             dirty_rate_mibps=dict(type='float'),
             console_log=dict(type='path', required=True),
             results_file=dict(type='path'),
+            **settings.MIGRATION_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    for key in ('bandwidth_mibps', 'max_downtime_ms', 'time_budget_s', 'repetition'):
-        if params[key] <= 0:
-            module.fail_json(msg='%s must be positive, got %s' % (key, params[key]))
-    if params['method'] == evaluation.AUTO and params['profile_window_s'] < 1:
-        module.fail_json(msg='method auto needs profile_window_s of at least 1')
-    _libvirt.require_libraries(module)
-
-    _events.ensure_event_loop()
-    hosts = []
-    for uri, migration_uri in ((params['uri'], params['migration_uri']),
-                               (params['peer_uri'], params['peer_migration_uri'])):
-        try:
-            hosts.append(dict(uri=uri, migration_uri=migration_uri, conn=_libvirt.open_connection(uri)))
-        except _libvirt.LibvirtUnavailable as err:
-            module.fail_json(msg=str(err))
-    source, destination, dom = find_vm(module, hosts)
-    memory_mib = dom.maxMemory() // 1024
-
-    row = dict(workload=params['workload'], memory_mib=memory_mib, bandwidth_mibps=params['bandwidth_mibps'],
-               method=params['method'], repetition=params['repetition'])
-    done = {}
-    if params['results_file']:
-        done = dict((evaluation.run_key(r), r) for r in evaluation.read_runs(params['results_file']))
-    if evaluation.run_key(row) in done:
-        module.exit_json(changed=False, row=done[evaluation.run_key(row)], source=None, destination=None,
-                         msg='already recorded in %s' % params['results_file'])
-    if module.check_mode:
-        module.exit_json(changed=True, row=row, source=source['uri'], destination=destination['uri'])
-
-    request = dict(method=params['method'], dest_uri=destination['migration_uri'],
-                   bandwidth_mibps=params['bandwidth_mibps'], max_downtime_ms=params['max_downtime_ms'],
-                   time_budget_s=params['time_budget_s'], memory_mib=memory_mib,
-                   console_log=params['console_log'], profile_window_s=params['profile_window_s'],
-                   predictions=params['predictions'], transfer_mib=params['transfer_mib'])
-    try:
-        measured = benchmark.run_once(source['conn'], destination['conn'], dom, request)
-    except benchmark.BenchmarkError as err:
-        module.fail_json(msg='%s: %s' % (params['name'], err), row=row)
-    row.update(measured)
-    row.update(dirty_rate_mbps=params['dirty_rate_mibps'], vm=params['name'], source=source['uri'],
-               destination=destination['uri'], finished_at=time.strftime('%Y-%m-%dT%H:%M:%S'))
-    if params['results_file']:
-        evaluation.append_run(params['results_file'], row)
-    module.exit_json(changed=True, row=row, source=source['uri'], destination=destination['uri'])
+    boundary.run(module, lambda: benchmark_run.run(module.params, module.check_mode))
 
 
 if __name__ == '__main__':

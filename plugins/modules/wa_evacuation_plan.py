@@ -27,7 +27,8 @@ author:
   - workload_aware developers (@workload-aware)
 options:
   profiles:
-    description: The C(wa_vm_profiles) fact of the failing host.
+    description:
+      - The C(wa_vm_profiles) fact of the failing host. A key that cannot be a libvirt domain name is refused.
     type: dict
     required: true
   destinations:
@@ -61,15 +62,15 @@ options:
     type: str
     required: true
   concurrency:
-    description: Migrations run at once (they share the migration link).
+    description: Migrations run at once (they share the migration link), from 1 to 16.
     type: int
     default: 1
   headroom_mib:
-    description: Memory each destination keeps free beyond what its new VMs take.
+    description: Memory in MiB each destination keeps free beyond what its new VMs take, from 0 to 1048576.
     type: int
     default: 256
   vcpu_ratio:
-    description: vCPU overcommit allowed on destinations (1.0 is none).
+    description: vCPU overcommit allowed on destinations (1.0 is none), from 0.1 to 64.
     type: float
     default: 1.0
 notes:
@@ -111,23 +112,8 @@ predicted_total_s:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import planner
-
-
-def vm_to_move(name, entry):
-    profile = entry.get('profile', {})
-    method = entry.get('recommended_method')
-    predictions = entry.get('predictions') or {}
-    predicted = predictions.get(method, {}).get('total_s') if method else None
-    return planner.VmToMove(
-        name=name,
-        memory_mib=int(profile.get('memory_mib') or 0),
-        vcpus=int(profile.get('vcpus') or 1),
-        method=method,
-        predicted_s=predicted,
-        precopy_s=predictions.get('precopy', {}).get('total_s'),
-        reason=entry.get('reason'),
-    )
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import boundary
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import planner
 
 
 def main():
@@ -148,16 +134,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    vms = [vm_to_move(name, entry) for name, entry in sorted(params['profiles'].items())]
-    destinations = [planner.Destination(d['name'], d['free_memory_mib'], d['free_vcpus'], d['postcopy_capable'],
-                                        d['storage']) for d in params['destinations']]
-    try:
-        plan = planner.plan_evacuation(vms, destinations, params['storage'], params['concurrency'],
-                                       params['headroom_mib'], params['vcpu_ratio'])
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    module.exit_json(changed=False, **plan)
+    boundary.run(module, lambda: planner.evacuation_plan(module.params), needs_libvirt=False)
 
 
 if __name__ == '__main__':

@@ -30,22 +30,24 @@ extends_documentation_fragment:
   - workload_aware.live_migration.libvirt
 options:
   names:
-    description: Profile only these VMs (each must be running); all running VMs when empty.
+    description:
+      - Profile only these VMs (each must be running); all running VMs when empty.
+      - A name that cannot be a libvirt domain name is refused before anything is asked.
     type: list
     elements: str
     default: []
   window_s:
-    description: Measuring window in seconds (whole seconds, at least 1); the dirty rate is the mean of one-second samples.
+    description: Measuring window in seconds, from 1 to 60 (whole seconds count); the dirty rate is the mean of one-second samples.
     type: float
     default: 2.0
   bandwidth_mibps:
     description:
-      - Migration bandwidth available, in MiB/s (the link, or the operator's cap).
+      - Migration bandwidth available, in MiB/s (the link, or the operator's cap), from 1 to 100000.
       - The prediction uses the lower of this and what the hypervisor can push (about 286 MiB/s under TCG).
     type: float
     default: 1192.0
   max_downtime_ms:
-    description: Largest acceptable pause of the VM, in milliseconds.
+    description: Largest acceptable pause of the VM, in milliseconds, from 1 to 60000.
     type: int
     default: 300
   postcopy_allowed:
@@ -57,7 +59,7 @@ options:
     type: bool
     default: true
   tolerance:
-    description: A less exposed method predicted within this fraction of the fastest is preferred.
+    description: A less exposed method predicted within this fraction of the fastest is preferred; from 0 to 1.
     type: float
     default: 0.05
   thresholds:
@@ -132,43 +134,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, assessment, policy, profiler
-
-
-def run(module):
-    params = module.params
-    allowed = policy.allowed_methods(params['postcopy_allowed'], params['destination_postcopy_capable'])
-    try:
-        conn = _libvirt.open_connection(params['uri'])
-    except _libvirt.LibvirtUnavailable as err:
-        module.fail_json(msg=str(err))
-    try:
-        profiles = profiler.profile_host(conn, params['names'], params['window_s'])
-    except profiler.ProfileError as err:
-        module.fail_json(msg=str(err))
-    finally:
-        conn.close()
-
-    results = {}
-    for name, profile in profiles.items():
-        entry = {'profile': profile}
-        if profile.get('complete'):
-            try:
-                entry.update(assessment.assess(profile, params['bandwidth_mibps'], params['max_downtime_ms'], allowed,
-                                               params['tolerance'], params['thresholds']))
-            except ValueError as err:
-                module.fail_json(msg='cannot assess %s: %s' % (name, err))
-        else:
-            entry['recommended_method'] = None
-            entry['reason'] = 'profile incomplete: ' + ('; '.join(profile['errors']) or 'unknown error')
-        results[name] = entry
-    settings = {
-        'bandwidth_mibps': params['bandwidth_mibps'],
-        'max_downtime_ms': params['max_downtime_ms'],
-        'allowed_methods': allowed,
-        'tolerance': params['tolerance'],
-    }
-    module.exit_json(changed=False, ansible_facts={'wa_vm_profiles': results, 'wa_vm_profiles_settings': settings})
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, boundary, vm_facts
 
 
 def main():
@@ -186,16 +152,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    _libvirt.require_libraries(module)
-    params = module.params
-    for key in ('window_s', 'bandwidth_mibps', 'max_downtime_ms'):
-        if params[key] <= 0:
-            module.fail_json(msg='%s must be positive, got %s' % (key, params[key]))
-    if params['window_s'] < 1:
-        module.fail_json(msg='window_s must be at least 1 second, got %s' % params['window_s'])
-    if params['tolerance'] < 0:
-        module.fail_json(msg='tolerance must not be negative, got %s' % params['tolerance'])
-    run(module)
+    boundary.run(module, lambda: vm_facts.gather(module.params))
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ __metaclass__ = type
 import random
 import timeit
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import planner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import planner
 
 
 def fleet(vm_count, host_count, seed=1):

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from testbed_helpers import INVENTORIES, leftovers, run_playbook as run_any_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import evaluation  # noqa: E402
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation  # noqa: E402
 
 WORKLOADS = {'cpu', 'write-above'}
 BUDGET_S = 45

@@ -48,6 +48,10 @@ def test_evacuate_a_failing_host(testbed):
         os.remove(STOP_FILE)
     assert stopped.returncode != 0
     assert stopped.stdout.count('stopped by the operator before it started') >= len(VMS)
+    # The end state is read from hv1's libvirt: each VM still there, by name, with its state and why.
+    assert re.search(r'%d\s+VM\(s\)\s+are\s+still\s+on\s+hv1' % len(VMS), stopped.stdout), stopped.stdout[-3000:]
+    for vm in VMS:
+        assert re.search(r'%s\s+\(running:\s+stopped\s+by\s+the\s+operator' % vm, stopped.stdout), vm
     assert all(current_host(vm) == 'hv1' for vm in VMS), 'a VM moved although the operator stopped'
 
     seqs = dict((vm, latest_seq(vm)) for vm in VMS)

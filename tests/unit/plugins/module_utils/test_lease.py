@@ -41,3 +41,18 @@ def test_the_lock_of_a_killed_holder_is_free(tmp_path):
         holder.kill()
         holder.wait()
     VmLease('vm1', str(tmp_path)).acquire().release()
+
+
+@pytest.mark.parametrize('name', ['../../../../tmp/wa-escape-test', 'a;b/c', '..'])
+def test_no_name_places_the_lock_outside_its_directory(tmp_path, name):
+    lock_dir = tmp_path / 'locks'
+    with VmLease(name, str(lock_dir)) as held:
+        assert os.path.dirname(held.path) == str(lock_dir)
+        assert os.listdir(str(lock_dir)) == [os.path.basename(held.path)]
+    assert not os.path.exists('/tmp/wa-escape-test.lock')
+    assert os.listdir(str(tmp_path)) == ['locks']
+
+
+def test_a_lease_leaves_no_file_behind(tmp_path):
+    VmLease('vm1', str(tmp_path)).acquire().release()
+    assert os.listdir(str(tmp_path)) == []

@@ -3,8 +3,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import migration_monitor as monitor
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration_monitor import Progress
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    migration_monitor as monitor)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.migration_monitor import Progress
 
 
 def passes(*sizes):

@@ -27,7 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration_monitor import (
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.migration_monitor import (
     ABORT, SWITCH_TO_POSTCOPY, SetDowntime)
 
 GIB_MIB = 1024.0

@@ -26,6 +26,9 @@ __metaclass__ = type
 
 import collections
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, names
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
+
 VmToMove = collections.namedtuple('VmToMove', [
     'name', 'memory_mib', 'vcpus',
     'method',             # recommended method, or None when no safe method was found
@@ -108,3 +111,46 @@ def _schedule(moves, concurrency):
         slots[slot] += move['predicted_s'] * concurrency
         move['order'] = order
         move['predicted_safe_at_s'] = round(slots[slot], 2)
+
+
+def vm_to_move(name, entry):
+    """A VmToMove from one entry of the wa_vm_profiles fact."""
+    profile = entry.get('profile') or {}
+    method = entry.get('recommended_method')
+    predictions = entry.get('predictions') or {}
+    predicted = predictions.get(method, {}).get('total_s') if method else None
+    return VmToMove(
+        name=name,
+        memory_mib=int(profile.get('memory_mib') or 0),
+        vcpus=int(profile.get('vcpus') or 1),
+        method=method,
+        predicted_s=predicted,
+        precopy_s=predictions.get('precopy', {}).get('total_s'),
+        reason=entry.get('reason'),
+    )
+
+
+def evacuation_plan(params):
+    """wa_evacuation_plan's one call: the plan from its module parameters; raises BadInput."""
+    bounds.check_bounds(params)
+    vms = []
+    for name, entry in sorted(params['profiles'].items()):
+        names.check_domain_name(name, 'profiles key')
+        if not isinstance(entry, dict):
+            raise BadInput('profiles entry %s must be a dict (an entry of the wa_vm_profiles fact), got %r'
+                           % (name, entry))
+        try:
+            vms.append(vm_to_move(name, entry))
+        except (TypeError, ValueError, AttributeError) as err:
+            raise BadInput('profiles entry %s is not an entry of the wa_vm_profiles fact: %s' % (name, err))
+    for dest in params['destinations']:
+        if dest['free_memory_mib'] < 0 or dest['free_vcpus'] < 0:
+            raise BadInput('destination %s: free_memory_mib and free_vcpus must not be negative' % dest['name'])
+    destinations = [Destination(d['name'], d['free_memory_mib'], d['free_vcpus'], d['postcopy_capable'],
+                                d['storage']) for d in params['destinations']]
+    try:
+        plan = plan_evacuation(vms, destinations, params['storage'], params['concurrency'],
+                               params['headroom_mib'], params['vcpu_ratio'])
+    except ValueError as err:
+        raise BadInput(str(err))
+    return dict(plan, changed=False)

@@ -5,8 +5,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import policy
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.cost_model import Prediction
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import policy
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.cost_model import Prediction
 
 ALL = policy.allowed_methods()
 

@@ -6,8 +6,8 @@ __metaclass__ = type
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import cost_model
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.cost_model import MigrationInputs
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import cost_model
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.cost_model import MigrationInputs
 
 NO_OVERHEAD = dict(setup_s=0.0, switchover_ms=0.0)
 

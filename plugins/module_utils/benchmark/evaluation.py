@@ -17,6 +17,9 @@ __metaclass__ = type
 import csv
 import os
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
+
 OWN_METHODS = ('precopy', 'postcopy', 'hybrid')
 AUTO = 'auto'
 BASELINE_METHODS = ('libvirt-default', 'kubevirt', 'ovirt-postcopy', 'nova-postcopy')
@@ -259,3 +262,28 @@ def calibrate(runs):
                 and r['bytes'] and r['total_s'] and r['bandwidth_mibps']]
 
     return {'precopy': _fit(points('precopy')), 'postcopy': _fit(points('postcopy'))}
+
+
+def pending_runs(params):
+    """wa_benchmark_plan's one call: the runs still to do, from its module parameters; raises BadInput."""
+    unknown = sorted(set(params['methods']) - set(ALL_METHODS))
+    if unknown:
+        raise BadInput('unknown methods: %s; known: %s' % (', '.join(unknown), ', '.join(ALL_METHODS)))
+    bounds.check_bounds(params)
+    if not params['bandwidths_mibps']:
+        raise BadInput('bandwidths_mibps must name at least one bandwidth')
+    for bandwidth in params['bandwidths_mibps']:
+        if bounds.bound_problems(dict(bandwidth_mibps=bandwidth), zero_refused=('bandwidth_mibps',)):
+            raise BadInput('each of bandwidths_mibps must be %s, got %s'
+                           % (bounds.range_text('bandwidth_mibps', zero=False), bandwidth))
+    for cell in params['cells']:
+        if not cell.get('workload') or not isinstance(cell.get('memory_mib'), int) or cell['memory_mib'] <= 0:
+            raise BadInput('each cell needs a workload and a positive integer memory_mib, got %s' % (cell,))
+    try:
+        done = set(run_key(r) for r in read_runs(params['results_file']))
+    except (IOError, OSError, KeyError, ValueError) as err:
+        raise BadInput('cannot read %s: %s' % (params['results_file'], err))
+    everything = plan_runs(params['cells'], list(params['methods']), params['repetitions'],
+                           params['bandwidths_mibps'])
+    pending = [dict(run, index=index + 1) for index, run in enumerate(everything) if run_key(run) not in done]
+    return dict(changed=False, pending=pending, total=len(everything), done=len(everything) - len(pending))

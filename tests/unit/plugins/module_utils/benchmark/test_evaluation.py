@@ -5,7 +5,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.guest_health import HealthReport
 
 
@@ -115,3 +116,24 @@ def test_calibration_recovers_setup_time_and_bandwidth_efficiency_per_way_of_mov
     assert fit['postcopy']['setup_s'] == pytest.approx(0.1, abs=1e-3)
     assert fit['postcopy']['bandwidth_efficiency'] == pytest.approx(1.0, abs=1e-3)
     assert evaluation.calibrate(precopy[:2]) == {'precopy': None, 'postcopy': None}
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(methods=['teleport']), 'unknown methods: teleport'),
+    (dict(bandwidths_mibps=[0]), 'each of bandwidths_mibps must be from 1 to 100000 MiB/s, got 0'),
+    (dict(bandwidths_mibps=[]), 'bandwidths_mibps must name at least one bandwidth'),
+    (dict(repetitions=0), 'repetitions must be from 1 to 100 runs, got 0'),
+    (dict(cells=[dict(workload='w', memory_mib='256')]), 'a positive integer memory_mib'),
+])
+def test_a_benchmark_plan_request_that_cannot_be_right_is_refused(tmp_path, params, message):
+    request = dict(cells=[dict(workload='w', memory_mib=256)], methods=['precopy'], repetitions=1,
+                   bandwidths_mibps=[50], results_file=str(tmp_path / 'runs.csv'))
+    request.update(params)
+    with pytest.raises(BadInput, match=message):
+        evaluation.pending_runs(request)
+
+
+def test_the_pending_runs_of_a_fresh_benchmark_are_all_of_them(tmp_path):
+    result = evaluation.pending_runs(dict(cells=[dict(workload='w', memory_mib=256)], methods=['precopy', 'auto'],
+                                          repetitions=2, bandwidths_mibps=[50], results_file=str(tmp_path / 'r.csv')))
+    assert result['total'] == 4 and result['done'] == 0 and [r['index'] for r in result['pending']] == [1, 2, 3, 4]

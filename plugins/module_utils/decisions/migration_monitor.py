@@ -118,7 +118,7 @@ class CollectionPolicy:
     A policy is what the runner asks, every poll while pre-copy runs, what to do:
     `initial_downtime_ms` (None: leave QEMU's default), `precopy_action(elapsed_s,
     history)` returning (None | SWITCH_TO_POSTCOPY | ABORT | SetDowntime(ms), why).
-    The baselines (baselines.py) are policies of the same shape.
+    The baselines (benchmark/baselines.py) are policies of the same shape.
     """
 
     name = 'workload-aware'

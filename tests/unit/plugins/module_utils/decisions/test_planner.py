@@ -4,11 +4,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import random
+import re
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import planner
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.planner import Destination, VmToMove
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import planner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.planner import Destination, VmToMove
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 
 def vm(name, seconds, memory=256, method='precopy', precopy_s=None, vcpus=1):
@@ -98,3 +100,18 @@ def test_plans_fleets_of_ten_hosts_and_fifty_vms_within_capacity(seed):
     assert [m['order'] for m in result['moves']] == list(range(1, len(result['moves']) + 1))
     safe = [m['predicted_safe_at_s'] for m in result['moves']]
     assert safe == sorted(safe)
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(profiles={'../x': {}}), "profiles key '../x' cannot be a libvirt domain name"),
+    (dict(profiles={'vm': 'junk'}), 'profiles entry vm must be a dict'),
+    (dict(vcpu_ratio=0), 'vcpu_ratio must be from 0.1 to 64'),
+    (dict(concurrency=0), 'concurrency must be from 1 to 16'),
+    (dict(destinations=[dict(name='hv2', free_memory_mib=-1, free_vcpus=4, postcopy_capable=True,
+                             storage='shared')]), 'must not be negative'),
+])
+def test_an_evacuation_plan_request_that_cannot_be_right_is_refused(params, message):
+    request = dict(profiles={}, destinations=[], storage='shared', concurrency=1, headroom_mib=256, vcpu_ratio=1.0)
+    request.update(params)
+    with pytest.raises(BadInput, match=re.escape(message)):
+        planner.evacuation_plan(request)

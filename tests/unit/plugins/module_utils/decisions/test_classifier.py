@@ -5,7 +5,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import classifier
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import classifier
 
 LIMITS = classifier.DEFAULT_THRESHOLDS
 

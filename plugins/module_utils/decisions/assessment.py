@@ -10,7 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import classifier, cost_model, policy
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    classifier, cost_model, policy)
 
 # Measured on the test bed: under TCG the CPU, not the link, caps a migration
 # stream at about 300 MB/s (286 MiB/s).

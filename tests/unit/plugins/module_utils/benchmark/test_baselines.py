@@ -6,8 +6,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import baselines
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.migration_monitor import (
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.migration_monitor import (
     ABORT, SWITCH_TO_POSTCOPY, Progress, SetDowntime)
 
 

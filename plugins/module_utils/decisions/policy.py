@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
+
 # Least exposed first.
 EXPOSURE_ORDER = ('precopy', 'hybrid', 'postcopy')
 DEFAULT_TOLERANCE = 0.05
@@ -25,7 +27,7 @@ DEFAULT_TOLERANCE = 0.05
 UNRECOVERABLE_TOLERANCE = 0.5
 
 
-class NoSafeMethod(Exception):
+class NoSafeMethod(WaError):
     """No allowed method is predicted to finish within the downtime limit."""
 
 

@@ -3,7 +3,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import assessment, policy
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import assessment, policy
 
 WRITER = {'domain_type': 'qemu', 'memory_mib': 256.0, 'memory_used_mib': 124.3, 'transfer_mib': 174.4,
           'wws_mib': 124.3, 'cpu_util': 0.08, 'dirty_rate_mibps': 38.0, 'net_rx_mibps': 0.0, 'net_tx_mibps': 0.0}

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One benchmark run: the guest's health before, one migration by a method or a baseline, health after.
 
-The migration goes through the same code as wa_migrate (migration.migrate_vm and
-the runner); a baseline differs only in the policy that watches pre-copy and the
-flags it migrates with.  Before and after, the guest's own reports (see
+The migration goes through the same per-VM workflow as wa_migrate (vm_move.VmMove:
+checks, lease, migration, verification); a baseline differs only in the policy
+that watches pre-copy and the flags it migrates with.  Before and after, the guest's own reports (see
 guest_health) say how much work it did and whether its memory stayed intact.
 """
 
@@ -17,14 +17,16 @@ import os
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    baselines, evaluation, guest_health, migration, runner)
+    guest_health, migration, runner, vm_move)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines, evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 # Reports after a migration: the generator re-verifies its whole working set
 # every 2 s, so three fresh reports include at least one full verification.
 REPORTS_AFTER = 3
 
 
-class BenchmarkError(Exception):
+class BenchmarkError(WaError):
     """The run could not be made (the guest is not reporting, or is unhealthy before it)."""
 
 
@@ -55,28 +57,26 @@ def healthy_before(console_log, timeout_s=30, fresh_s=2.0):
     return reports
 
 
-def options_and_policy(method, dest_uri, bandwidth_mibps, max_downtime_ms, time_budget_s, memory_mib,
-                       predictions):
-    """MigrationOptions and the pre-copy policy of a run (None: the collection's own)."""
+def move_for(name, method, dest_uri, params, memory_mib, predictions):
+    """The vm_move.VmMove of one run, its method already chosen: a baseline brings its pre-copy policy
+    and flags; the collection's methods may always use post-copy, as in the benchmark's design."""
+    run_params = dict(params, profile_window_s=0)
     if method in evaluation.BASELINE_METHODS:
         policy = baselines.baseline(method, memory_mib)
-        options = migration.build_options(
-            'precopy', dest_uri, policy.postcopy, bandwidth_mibps=bandwidth_mibps, max_downtime_ms=max_downtime_ms,
-            time_budget_s=time_budget_s, precopy_budget_s=time_budget_s,
-            auto_converge='always' if policy.auto_converge else 'never')
-        return options, policy
-    options = migration.build_options(
-        method, dest_uri, True, bandwidth_mibps=bandwidth_mibps, max_downtime_ms=max_downtime_ms,
-        time_budget_s=time_budget_s, **migration.budget_basis(predictions))
-    return options, None
+        run_params['postcopy_allowed'] = policy.postcopy
+        return vm_move.VmMove(name, dest_uri, 'precopy', run_params, option_overrides=dict(
+            precopy_budget_s=params['time_budget_s'], auto_converge='always' if policy.auto_converge else 'never'),
+            precopy_policy=policy)
+    run_params['postcopy_allowed'] = True
+    return vm_move.VmMove(name, dest_uri, method, run_params, option_overrides=migration.budget_basis(predictions))
 
 
-def run_once(source, destination, dom, request):
+def run_once(source, destination, dom, request, params, source_uri):
     """Migrate `dom` once as `request` says; returns the benchmark row (see evaluation.COLUMNS).
 
     request: method, dest_uri, bandwidth_mibps, max_downtime_ms, time_budget_s, memory_mib,
     console_log, profile_window_s (auto), predictions (the cell's, for fixed methods) and
-    transfer_mib (the cell's profile).
+    transfer_mib (the cell's profile); params: the module's shared migration settings.
     """
     method = request['method']
     before = healthy_before(request['console_log'])
@@ -94,11 +94,9 @@ def run_once(source, destination, dom, request):
         start_seq = _reports(request['console_log'])[-1].seq
     elif method in evaluation.OWN_METHODS and predictions:
         predicted = predictions[method]['total_s']
-    options, policy = options_and_policy(chosen or method, request['dest_uri'], request['bandwidth_mibps'],
-                                         request['max_downtime_ms'], request['time_budget_s'],
-                                         request['memory_mib'], predictions)
+    move = move_for(dom.name(), chosen or method, request['dest_uri'], params, request['memory_mib'], predictions)
     try:
-        result = migration.migrate_vm(source, destination, dom, options, precopy_policy=policy)
+        result = move.run(source, destination, source_uri)
         success = True
     except runner.MigrationFailed as err:
         result = err.details

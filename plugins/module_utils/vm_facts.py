@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""wa_vm_facts' one call: check the request, profile the host's VMs, and assess each."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, profiler
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    assessment, bounds, names, policy)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
+
+
+def gather(params):
+    """The module's result: ansible_facts wa_vm_profiles and wa_vm_profiles_settings; raises WaError."""
+    for name in params['names']:
+        names.check_domain_name(name, 'names entry')
+    bounds.check_bounds(params, zero_refused=('bandwidth_mibps',))
+    allowed = policy.allowed_methods(params['postcopy_allowed'], params['destination_postcopy_capable'])
+    conn = _libvirt.open_connection(params['uri'])
+    try:
+        profiles = profiler.profile_host(conn, params['names'], params['window_s'])
+    finally:
+        conn.close()
+
+    results = {}
+    for name, profile in profiles.items():
+        entry = {'profile': profile}
+        if profile.get('complete'):
+            try:
+                entry.update(assessment.assess(profile, params['bandwidth_mibps'], params['max_downtime_ms'], allowed,
+                                               params['tolerance'], params['thresholds']))
+            except ValueError as err:
+                raise BadInput('cannot assess %s: %s' % (name, err))
+        else:
+            entry['recommended_method'] = None
+            entry['reason'] = 'profile incomplete: ' + ('; '.join(profile['errors']) or 'unknown error')
+        results[name] = entry
+    facts_settings = {
+        'bandwidth_mibps': params['bandwidth_mibps'],
+        'max_downtime_ms': params['max_downtime_ms'],
+        'allowed_methods': allowed,
+        'tolerance': params['tolerance'],
+    }
+    return dict(changed=False, ansible_facts={'wa_vm_profiles': results, 'wa_vm_profiles_settings': facts_settings})

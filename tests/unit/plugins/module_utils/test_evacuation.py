@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+"""The evacuation's bookkeeping: every planned VM ends in exactly one of moved,
+skipped, left behind, whatever its move raises."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import libvirt
+import pytest
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, evacuation, settings
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
+
+
+class DaemonGoingDown:
+    """A connection to a failing host's daemon: every call raises a libvirtError."""
+
+    def __getattr__(self, call):
+        def fails(*_args):
+            raise libvirt.libvirtError('internal error: client socket is closed (%s)' % call)
+        return fails
+
+    def close(self):
+        pass
+
+
+def moves(*names):
+    return [dict(order=i + 1, vm=name, destination='hv2', method='precopy', predicted_s=1.0)
+            for i, name in enumerate(names)]
+
+
+def test_a_move_that_raises_a_libvirt_error_leaves_its_vm_behind_and_the_others_still_run(monkeypatch, tmp_path):
+    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: DaemonGoingDown())
+    planned = ['vm-a', 'vm-b', 'vm-c']
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True)}
+    result = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves(*planned), targets, settings.defaults(),
+                                   concurrency=1, lock_dir=str(tmp_path)).run()
+    buckets = [entry['vm'] for key in ('moved', 'skipped', 'left_behind') for entry in result[key]]
+    assert sorted(buckets) == planned, result
+    assert [entry['vm'] for entry in result['left_behind']] == planned
+    assert all('client socket is closed' in entry['reason'] for entry in result['left_behind'])
+    assert os.listdir(str(tmp_path)) == [], 'a lock file was left behind'
+
+
+@pytest.mark.filterwarnings('ignore::pytest.PytestUnhandledThreadExceptionWarning')
+def test_a_worker_that_dies_of_a_bug_still_accounts_for_every_planned_vm(monkeypatch, tmp_path):
+    def broken(_self, move):
+        raise RuntimeError('a bug while moving %s' % move['vm'])
+    monkeypatch.setattr(evacuation.Evacuation, '_move', broken)
+    result = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b'), {}, settings.defaults(),
+                                   lock_dir=str(tmp_path)).run()
+    assert [entry['vm'] for entry in result['left_behind']] == ['vm-a', 'vm-b']
+    assert not result['moved'] and not result['skipped']
+    assert all('without a result' in entry['reason'] for entry in result['left_behind'])
+
+
+TARGETS = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', postcopy_capable='False')}
+
+
+@pytest.mark.parametrize('plan, message', [
+    ([dict(vm='a/b', destination='hv2', method='precopy')], "move vm 'a/b' cannot be a libvirt domain name"),
+    ([dict(vm='a', destination='hv9', method='precopy')], 'a known destination'),
+    ([dict(vm='a', destination='hv2')], 'needs vm, destination and method'),
+    ([dict(vm='a', destination='hv2', method='teleport')], 'method must be one of precopy, postcopy, hybrid'),
+    ([dict(vm='a', destination='hv2', method='precopy')] * 2, 'a is planned twice'),
+])
+def test_a_plan_that_cannot_be_carried_out_is_refused(plan, message):
+    with pytest.raises(BadInput, match=message):
+        evacuation.check_plan(plan, TARGETS)
+
+
+def test_destinations_are_checked_and_their_flags_read_as_ansible_does():
+    with pytest.raises(BadInput, match="destination hv2 uri 'bogus' is not a libvirt URI"):
+        evacuation.check_plan([], {'hv2': dict(uri='bogus')})
+    targets = evacuation.check_plan([], TARGETS)
+    assert targets == {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                                   postcopy_capable=False)}
