@@ -96,6 +96,25 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
         recovery_budget_s=recovery_budget_s, postcopy_recoverable=postcopy_recoverable)
 
 
+def pause_unaware_destination(destination, name, timeout_s=10.0):
+    """Pause the destination's side of a post-copy whose failure only the source has seen.
+
+    With the source's socket reset and nothing left for the destination to send, its QEMU
+    waits on the dead connection for good ("running (post-copy)", not failed), and libvirt's
+    migration job on the source waits with it, refusing a resume ("being actively monitored
+    by another thread"); seen on the test bed.  Returns what was done, or None.
+    """
+    ddom, state = preflight.find(destination, name)
+    if ddom is None or state != (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_POSTCOPY):
+        return None
+    returned, error = recovery.call_within(
+        lambda: ddom.abortJobFlags(libvirt.VIR_DOMAIN_ABORT_JOB_POSTCOPY), timeout_s)
+    if not returned:
+        return 'asked the destination to pause its post-copy; no answer within %.0f s' % timeout_s
+    return 'paused the destination\'s post-copy, which had not seen the failure' if error is None else (
+        'could not pause the destination\'s post-copy: %s' % error)
+
+
 def resume_split(source, destination, dom, options, details=None):
     """Resume a VM split by a failed post-copy; returns the details, or raises MigrationFailed with the steps."""
     name = dom.name()
@@ -104,6 +123,7 @@ def resume_split(source, destination, dom, options, details=None):
                                       options.postcopy_recoverable)
     attempts = []
     if blocker is None:
+        details['destination_paused'] = pause_unaware_destination(destination, name)
         resumed, attempts = recovery.resume(dom, options)
         details['recovery_attempts'] = attempts
         if resumed:

@@ -239,6 +239,18 @@ def wait_for_postcopy_on_both(vm_name, source, dest, timeout=60):
         dest: (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_POSTCOPY)}, timeout)
 
 
+def retried(call, timeout=90):
+    """Call until libvirt stops refusing (a migration job that ends with its QEMU holds the domain's lock)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except libvirt.libvirtError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
 def restart_on(vm_name, home):
     """Destroy the VM on every host, undefine it wherever but `home`, and boot it afresh on `home`."""
     for host in HOSTS:
@@ -250,15 +262,16 @@ def restart_on(vm_name, home):
             continue
         try:
             if dom.isActive():
-                dom.destroy()
+                retried(dom.destroy)
             if host != home and dom.isPersistent():
-                dom.undefine()
+                retried(dom.undefine)
         finally:
             conn.close()
     open(console_log(vm_name), 'w').close()
     conn = open_connection(HOSTS[home].uri)
     try:
-        conn.lookupByName(vm_name).create()
+        dom = conn.lookupByName(vm_name)
+        retried(lambda: dom.isActive() or dom.create())
     finally:
         conn.close()
 
