@@ -42,10 +42,14 @@ def needs_pause(method, postcopy_possible):
 
 
 def pause(dom):
-    """Turn the running VM's statistics polling off; returns the period it had (0: it was off)."""
-    period = period_of(dom.XMLDesc(0))
-    if period:
-        dom.setMemoryStatsPeriod(0, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    """Turn the running VM's statistics polling off (best effort: the migration goes on either way);
+    returns the period it had (0: it was off, or could not be turned off)."""
+    try:
+        period = period_of(dom.XMLDesc(0))
+        if period:
+            dom.setMemoryStatsPeriod(0, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+    except libvirt.libvirtError:
+        return 0
     return period
 
 
