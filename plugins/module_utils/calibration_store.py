@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The calibration store: samples of finished migrations per source/destination
+pair and hypervisor type, in one JSON file (decisions.calibration learns from them).
+
+Format 1:
+
+    {"format": 1,
+     "pairs": {"<source>|<destination>|<hypervisor>":
+               [{"sent_mib": 161.0, "total_s": 3.6, "pause_ms": 35, "at": 1795770000.0}, ...]}}
+
+Safe against two writers at once (every change is made under an exclusive
+flock on PATH.lock) and against a torn write (the new file is written beside
+the old, flushed to disk, and renamed over it: a reader sees the old or the
+new, never half).  A file of a format this code does not know is never
+overwritten; one that does not parse (not written by this code) is moved
+aside to PATH.corrupt and the store starts empty.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import json
+import os
+import tempfile
+import time
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
+
+FORMAT = 1
+DEFAULT_PATH = '/var/lib/workload_aware/calibration.json'
+# Samples kept per pair: the newest, so that a changed link is learned again.
+KEEP = 50
+
+
+class StoreError(WaError):
+    """The store cannot be written (a format this code does not know, or the file system)."""
+
+
+def pair_key(source, destination, hypervisor):
+    """The key of one source/destination pair and hypervisor type ('kvm', 'qemu' for TCG)."""
+    return '%s|%s|%s' % (source, destination, hypervisor)
+
+
+class CalibrationStore:
+    """The store at `path` (DEFAULT_PATH unless given)."""
+
+    def __init__(self, path=DEFAULT_PATH, keep=KEEP, clock=time.time):
+        self.path = path
+        self.keep = keep
+        self.clock = clock
+
+    def _load(self):
+        """(data, problem): the file's content, or an empty store and why it is empty."""
+        try:
+            with open(self.path) as store:
+                text = store.read()
+        except IOError as err:
+            if err.errno == errno.ENOENT:
+                return {'format': FORMAT, 'pairs': {}}, None
+            raise StoreError('cannot read the calibration store %s: %s' % (self.path, err))
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or not isinstance(data.get('pairs', {}), dict):
+                raise ValueError('not a calibration store')
+        except ValueError as err:
+            return None, 'the calibration store %s does not parse (%s)' % (self.path, err)
+        if data.get('format') != FORMAT:
+            return data, 'the calibration store %s has format %r; this collection reads format %d' % (
+                self.path, data.get('format'), FORMAT)
+        data.setdefault('pairs', {})
+        return data, None
+
+    def samples(self, key):
+        """(samples of the pair, problem): [] for a pair never seen; problem says why the store was not read."""
+        data, problem = self._load()
+        if problem:
+            return [], problem
+        return [calibration.Sample(entry['sent_mib'], entry['total_s'], entry.get('pause_ms'))
+                for entry in data['pairs'].get(key, [])], None
+
+    def learned(self, key):
+        """(what decisions.calibration.fit learns for the pair or None, problem)."""
+        samples, problem = self.samples(key)
+        return calibration.fit(samples), problem
+
+    def record(self, key, sample):
+        """Add one finished migration's sample to the pair, keeping the newest `keep`."""
+        directory = os.path.dirname(self.path) or '.'
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+        with open(self.path + '.lock', 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            data, problem = self._load()
+            if problem and data is not None:
+                raise StoreError('%s: not writing over it' % problem)
+            if data is None:
+                os.rename(self.path, self.path + '.corrupt')
+                data = {'format': FORMAT, 'pairs': {}}
+            entries = data['pairs'].setdefault(key, [])
+            entries.append({'sent_mib': float(sample.sent_mib), 'total_s': float(sample.total_s),
+                            'pause_ms': sample.pause_ms, 'at': self.clock()})
+            del entries[:-self.keep]
+            self._write(data, directory)
+
+    def _write(self, data, directory):
+        handle, temporary = tempfile.mkstemp(prefix='.calibration.', dir=directory)
+        try:
+            with os.fdopen(handle, 'w') as out:
+                json.dump(data, out, sort_keys=True)
+                out.flush()
+                os.fsync(out.fileno())
+            os.rename(temporary, self.path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise

@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.calibration import Sample
+
+
+def test_rate_and_fixed_cost_are_told_apart_by_migrations_of_different_sizes():
+    # 0.35 s fixed, 200 MiB/s: the runs of 100, 200 and 400 MiB.
+    learned = calibration.fit([Sample(100, 0.85, 30), Sample(200, 1.35, 40), Sample(400, 2.35, 300)])
+    assert learned['rate_mibps'] == pytest.approx(200.0)
+    assert learned['fixed_s'] == pytest.approx(0.35)
+    assert learned['samples'] == 3
+    # The pause is taken high: the 90th percentile, here the worst of three.
+    assert learned['pause_ms'] == 300
+
+
+def test_nothing_is_learned_from_too_few_or_too_alike_migrations():
+    assert calibration.fit([]) is None
+    assert calibration.fit([Sample(100, 0.85, 30)]) is None
+    # 100 and 120 MiB cannot separate a fixed cost from a rate.
+    assert calibration.fit([Sample(100, 0.85, 30), Sample(120, 0.95, 30)]) is None
+    # Failed runs (nothing sent) do not count.
+    assert calibration.fit([Sample(0, 0.5, None), Sample(100, 0.85, 30)]) is None
+
+
+def test_a_fit_without_physical_sense_is_no_fit():
+    # Bigger migrations faster: no positive rate.
+    assert calibration.fit([Sample(100, 2.0, 30), Sample(400, 1.0, 30)]) is None
+    # A negative fixed cost.
+    assert calibration.fit([Sample(100, 0.1, 30), Sample(400, 1.9, 30)]) is None
+
+
+def test_percentile_is_the_nearest_rank():
+    assert calibration.percentile([], 0.9) is None
+    assert calibration.percentile([5], 0.9) == 5
+    assert calibration.percentile(list(range(1, 11)), 0.9) == 9
+    assert calibration.percentile(list(range(1, 11)), 0.5) == 5

@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import threading
+
+import pytest
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import calibration_store
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.calibration_store import (
+    CalibrationStore, StoreError, pair_key)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.calibration import Sample
+
+KEY = pair_key('hv1', 'hv2', 'qemu')
+
+
+def test_a_pair_never_seen_has_no_samples_and_nothing_learned(tmp_path):
+    store = CalibrationStore(str(tmp_path / 'calibration.json'))
+    assert store.samples(KEY) == ([], None)
+    assert store.learned(KEY) == (None, None)
+
+
+def test_samples_are_kept_per_pair_and_hypervisor_and_learned_from(tmp_path):
+    store = CalibrationStore(str(tmp_path / 'calibration.json'))
+    for sent, total in ((100, 0.85), (200, 1.35), (400, 2.35)):
+        store.record(KEY, Sample(sent, total, 30))
+    store.record(pair_key('hv2', 'hv1', 'qemu'), Sample(100, 9.0, 30))
+    learned, problem = store.learned(KEY)
+    assert problem is None
+    assert learned['rate_mibps'] == pytest.approx(200.0) and learned['fixed_s'] == pytest.approx(0.35)
+    assert len(store.samples(pair_key('hv2', 'hv1', 'qemu'))[0]) == 1
+    assert store.samples(pair_key('hv1', 'hv2', 'kvm')) == ([], None)
+    with open(store.path) as saved:
+        assert json.load(saved)['format'] == calibration_store.FORMAT
+
+
+def test_only_the_newest_samples_are_kept(tmp_path):
+    store = CalibrationStore(str(tmp_path / 'calibration.json'), keep=3)
+    for sent in range(1, 6):
+        store.record(KEY, Sample(sent * 100, sent, 10))
+    assert [s.sent_mib for s in store.samples(KEY)[0]] == [300, 400, 500]
+
+
+def test_two_writers_at_once_lose_no_sample(tmp_path):
+    path = str(tmp_path / 'calibration.json')
+
+    def writer(first):
+        store = CalibrationStore(path, keep=1000)
+        for n in range(first, first + 40):
+            store.record(KEY, Sample(n + 1, 1.0, 10))
+
+    threads = [threading.Thread(target=writer, args=(first,)) for first in (0, 1000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent = sorted(s.sent_mib for s in CalibrationStore(path).samples(KEY)[0])
+    assert sent == sorted([n + 1.0 for n in range(0, 40)] + [n + 1.0 for n in range(1000, 1040)])
+
+
+def test_a_torn_file_is_moved_aside_and_the_store_starts_again(tmp_path):
+    path = tmp_path / 'calibration.json'
+    path.write_text('{"format": 1, "pairs": {"hv1|hv2|qemu": [{"sent_mib": 1')
+    store = CalibrationStore(str(path))
+    samples, problem = store.samples(KEY)
+    assert samples == [] and 'does not parse' in problem
+    store.record(KEY, Sample(100, 1.0, 10))
+    assert (tmp_path / 'calibration.json.corrupt').read_text().startswith('{"format": 1')
+    assert store.samples(KEY) == ([Sample(100.0, 1.0, 10)], None)
+
+
+def test_a_format_this_code_does_not_know_is_read_as_empty_and_never_overwritten(tmp_path):
+    path = tmp_path / 'calibration.json'
+    newer = '{"format": 2, "pairs": {}, "links": []}'
+    path.write_text(newer)
+    store = CalibrationStore(str(path))
+    samples, problem = store.samples(KEY)
+    assert samples == [] and 'format 2' in problem
+    with pytest.raises(StoreError, match='not writing over it'):
+        store.record(KEY, Sample(100, 1.0, 10))
+    assert path.read_text() == newer
+
+
+def test_no_temporary_file_is_left_behind(tmp_path):
+    store = CalibrationStore(str(tmp_path / 'calibration.json'))
+    store.record(KEY, Sample(100, 1.0, 10))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['calibration.json', 'calibration.json.lock']
