@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
 import os
 import signal
 import time
@@ -54,14 +55,33 @@ def lost(vms):
     return [vm for vm in vms if RUNNING not in where_is(vm).values()]
 
 
-# The post-copy fault tests' own VM, so that nothing another test needs depends on what a fault does to
-# it: wa-write's guest (40 MiB/s writer, every page verified) without the NIC and the disk it does not use.
-PC_VM = 'wa-pcfault'
+# The post-copy fault tests' own VMs: wa-write's guest (40 MiB/s writer, every page verified) without the
+# NIC and the disk it does not use, a fresh one per test under a name of its own, so that a VM a fault
+# leaves stuck (a libvirt job that never ends) cannot reach into the next test.
+PC_VMS = itertools.count(1)
 
 
-@pytest.fixture(scope='module')
+def remove_everywhere(vm):
+    """Destroy and undefine `vm` on every host, as far as libvirt lets us (a stuck job may not)."""
+    for host in HOSTS:
+        conn = open_connection(HOSTS[host].uri)
+        try:
+            dom = conn.lookupByName(vm)
+            if dom.isActive():
+                dom.destroy()
+            if dom.isPersistent():
+                dom.undefine()
+        except libvirt.libvirtError as err:
+            if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                print('REMOVE %s on %s: %s' % (vm, host, err.get_error_message()))
+        finally:
+            conn.close()
+
+
+@pytest.fixture
 def pc_vm(testbed):
-    """Define and boot PC_VM on the host that runs wa-write; remove it from every host afterwards."""
+    """A fresh copy of wa-write's guest, booted on the host that runs wa-write; removed afterwards."""
+    vm = 'wa-pcfault%d' % next(PC_VMS)
     home = current_host('wa-write')
     conn = open_connection(HOSTS[home].uri)
     try:
@@ -69,26 +89,15 @@ def pc_vm(testbed):
         for path in ('uuid', 'devices/interface', 'devices/disk'):
             for node in xml.findall(path):
                 node.getparent().remove(node)
-        xml.find('name').text = PC_VM
-        xml.find('devices/serial/source').set('path', console_log(PC_VM))
-        open(console_log(PC_VM), 'w').close()
+        xml.find('name').text = vm
+        xml.find('devices/serial/source').set('path', console_log(vm))
+        open(console_log(vm), 'w').close()
         conn.defineXML(etree.tostring(xml).decode()).create()
     finally:
         conn.close()
-    assert_healthy_after(PC_VM, 0)
-    yield PC_VM
-    for host in HOSTS:
-        conn = open_connection(HOSTS[host].uri)
-        try:
-            dom = conn.lookupByName(PC_VM)
-            if dom.isActive():
-                dom.destroy()
-            if dom.isPersistent():
-                dom.undefine()
-        except libvirt.libvirtError:
-            pass
-        finally:
-            conn.close()
+    assert_healthy_after(vm, 0)
+    yield vm
+    remove_everywhere(vm)
 
 
 @pytest.fixture
@@ -138,20 +147,20 @@ def test_the_test_bed_runs_a_libvirt_that_can_resume_post_copy(testbed):
     assert postcopy_recoverable() is True
 
 
-def cut_postcopy(bed, tmp_path, reject, down_s, **args):
-    """Start a post-copy of PC_VM at 20 MiB/s, and once it runs on both hosts, cut the link for `down_s`
+def cut_postcopy(vm, tmp_path, reject, down_s, **args):
+    """Start a post-copy of `vm` at 20 MiB/s, and once it runs on both hosts, cut the link for `down_s`
     seconds (reset connections, or drop packets silently).  Returns (result, home, seq before)."""
-    home = bed(PC_VM)
-    seq = latest_seq(PC_VM)
-    process, _progress = start_migration(PC_VM, home, other(home), tmp_path, method='postcopy',
+    home = current_host(vm)
+    seq = latest_seq(vm)
+    process, _progress = start_migration(vm, home, other(home), tmp_path, method='postcopy',
                                          bandwidth_mibps=20, **args)
-    wait_for_postcopy_on_both(PC_VM, home, other(home))
+    wait_for_postcopy_on_both(vm, home, other(home))
     with LinkDown(other(home), reject=reject):
         time.sleep(down_s)
     return module_result(process), home, seq
 
 
-def assert_resumed_or_reported(result, home, seq, what):
+def assert_resumed_or_reported(vm, result, home, seq, what):
     """A post-copy whose link failed ends resumed, healthy on the destination; or, where libvirt's resume
     cannot get through (its migrate-recover waits on a destination QEMU whose main thread waits for a page
     still on the source: docs/fault-tolerance.md), the module says so within its budget, with the exact
@@ -162,11 +171,11 @@ def assert_resumed_or_reported(result, home, seq, what):
     if result.get('recovered'):
         assert not result.get('failed'), result.get('msg')
         assert result['vm_location'] == {'source': None, 'destination': 'running'}
-        assert where_is(PC_VM) == {other(home): RUNNING}
+        assert where_is(vm) == {other(home): RUNNING}
         # Every page verified on the destination, several times over.
-        assert_healthy_after(PC_VM, seq)
+        assert_healthy_after(vm, seq)
         print('GUEST STALL %s: longest gap between health reports %.1f s'
-              % (what, longest_report_gap_s(PC_VM, seq)))
+              % (what, longest_report_gap_s(vm, seq)))
         return True
     assert result.get('failed') and result['recovery_attempts'], result
     assert result['vm_location']['source'] == 'paused (post-copy failed)', result['vm_location']
@@ -177,58 +186,62 @@ def assert_resumed_or_reported(result, home, seq, what):
     return False
 
 
-def test_link_reset_in_postcopy_is_resumed_and_the_vm_ends_healthy_on_the_destination(bed, pc_vm, tmp_path):
+def test_link_reset_in_postcopy_is_resumed_and_the_vm_ends_healthy_on_the_destination(pc_vm, tmp_path):
+    vm = pc_vm
     daemons = dict((host, libvirtd_pid(host)) for host in HOSTS)
     started = time.monotonic()
-    result, home, seq = cut_postcopy(bed, tmp_path, reject=True, down_s=5, recovery_budget_s=60)
-    assert_resumed_or_reported(result, home, seq, 'after a reset link')
+    result, home, seq = cut_postcopy(vm, tmp_path, reject=True, down_s=5, recovery_budget_s=60)
+    assert_resumed_or_reported(vm, result, home, seq, 'after a reset link')
     assert time.monotonic() - started < 60 + 60, 'the module must answer within its recovery budget'
     # No libvirtd died of what the collection did (libvirt 11.3 unfixed kills the destination's here).
     assert dict((host, libvirtd_pid(host)) for host in HOSTS) == daemons
 
 
-def test_silent_link_in_postcopy_is_paused_by_the_collection_then_resumed(bed, pc_vm, tmp_path):
+def test_silent_link_in_postcopy_is_paused_by_the_collection_then_resumed(pc_vm, tmp_path):
+    vm = pc_vm
     # Dropped packets: no error ever reaches QEMU; the collection sees no byte move for 5 s and pauses it.
-    result, home, seq = cut_postcopy(bed, tmp_path, reject=False, down_s=12, recovery_budget_s=90)
+    result, home, seq = cut_postcopy(vm, tmp_path, reject=False, down_s=12, recovery_budget_s=90)
     assert any(event['event'] in ('postcopy-paused', 'postcopy-pause-failed') for event in result['events']), \
         result['events']
-    assert_resumed_or_reported(result, home, seq, 'after a silent link')
+    assert_resumed_or_reported(vm, result, home, seq, 'after a silent link')
 
 
-def test_link_cut_in_the_switch_over_window_leaves_one_healthy_copy(bed, pc_vm, tmp_path):
+def test_link_cut_in_the_switch_over_window_leaves_one_healthy_copy(pc_vm, tmp_path):
     """The cut comes the moment the source pauses for post-copy, while the destination may not have run
     the guest yet (`paused (migration)`): whichever side of that moment it lands, the VM ends running on
-    exactly one host with every page verified."""
-    home = bed(PC_VM)
+    exactly one host with every page verified, or split and reported as the other post-copy faults."""
+    vm = pc_vm
+    home = current_host(vm)
     dest = other(home)
-    seq = latest_seq(PC_VM)
-    process, _progress = start_migration(PC_VM, home, dest, tmp_path, method='postcopy', bandwidth_mibps=20,
+    seq = latest_seq(vm)
+    process, _progress = start_migration(vm, home, dest, tmp_path, method='postcopy', bandwidth_mibps=20,
                                          recovery_budget_s=60)
-    at_cut = wait_for_states(PC_VM, {home: (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY)})
+    at_cut = wait_for_states(vm, {home: (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY)})
     with LinkDown(dest, reject=True):
         time.sleep(3)
     result = module_result(process)
     print('SWITCH-OVER CUT: destination was %s at the cut; recovered %s; %s' % (
         at_cut.get(dest), result.get('recovered'), result.get('msg') or result.get('vm_location')))
     if result.get('postcopy_failed'):
-        assert_resumed_or_reported(result, home, seq, 'in the switch-over')
+        assert_resumed_or_reported(vm, result, home, seq, 'in the switch-over')
         return
-    where = where_is(PC_VM)
+    where = where_is(vm)
     if result.get('failed'):
         # A migration that never reached post-copy on the destination fails: the source, which has every
         # page, runs on.
         assert where == {home: RUNNING} and result['vm_location']['source'] == 'running', result
     else:
         assert where == {dest: RUNNING} and result['vm_location'] == {'source': None, 'destination': 'running'}
-    assert_healthy_after(PC_VM, seq)
+    assert_healthy_after(vm, seq)
 
 
-def test_link_back_after_the_recovery_budget_fails_with_the_split_and_a_rerun_resumes_it(bed, pc_vm, tmp_path):
-    home = bed(PC_VM)
-    seq = latest_seq(PC_VM)
-    process, _progress = start_migration(PC_VM, home, other(home), tmp_path, method='postcopy',
+def test_link_back_after_the_recovery_budget_fails_with_the_split_and_a_rerun_resumes_it(pc_vm, tmp_path):
+    vm = pc_vm
+    home = current_host(vm)
+    seq = latest_seq(vm)
+    process, _progress = start_migration(vm, home, other(home), tmp_path, method='postcopy',
                                          bandwidth_mibps=20, recovery_budget_s=6)
-    wait_for_postcopy_on_both(PC_VM, home, other(home))
+    wait_for_postcopy_on_both(vm, home, other(home))
     with LinkDown(other(home), reject=True):
         result = module_result(process)
     assert result.get('failed') and result['postcopy_failed'] is True and result['recovered'] is False, result
@@ -236,11 +249,11 @@ def test_link_back_after_the_recovery_budget_fails_with_the_split_and_a_rerun_re
     assert 'post-copy' in result['vm_location']['destination']
     assert 'source: paused (post-copy failed)' in result['msg'] and 'attempts over 6 s failed' in result['msg']
     assert result['operator_steps'][0].startswith('Do not destroy')
-    assert '--postcopy-resume %s' % PC_VM in result['operator_steps'][-1]
+    assert '--postcopy-resume %s' % vm in result['operator_steps'][-1]
     assert result['recovery_blocker'] is None
     # The link is back: a re-run finds the split and resumes it (or says, within its budget, why it cannot).
-    again = migrate(PC_VM, home, other(home), method='postcopy', recovery_budget_s=60)
-    if assert_resumed_or_reported(dict(again, postcopy_failed=True), home, seq, 'by a re-run after the budget'):
+    again = migrate(vm, home, other(home), method='postcopy', recovery_budget_s=60)
+    if assert_resumed_or_reported(vm, dict(again, postcopy_failed=True), home, seq, 'by a re-run after the budget'):
         assert 'resumed' in again['reason']
 
 
