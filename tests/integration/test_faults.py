@@ -210,7 +210,7 @@ def test_silent_link_in_postcopy_is_paused_by_the_collection_then_resumed(pc_vm,
     assert_resumed_or_reported(vm, result, home, seq, 'after a silent link')
 
 
-def test_link_cut_in_the_switch_over_window_leaves_one_healthy_copy(pc_vm, tmp_path):
+def test_link_cut_in_the_switch_over_window_ends_resumed_or_reported(pc_vm, tmp_path):
     """The cut comes the moment the source pauses for post-copy, while the destination may not have run
     the guest yet (`paused (migration)`): whichever side of that moment it lands, the VM ends running on
     exactly one host with every page verified, or split and reported as the other post-copy faults."""
