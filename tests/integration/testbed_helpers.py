@@ -180,17 +180,7 @@ def assert_healthy_after(vm_name, after_seq, min_work=None):
 
 def where_is(vm_name):
     """{host name: libvirt state} of every test-bed host that has the VM."""
-    found = {}
-    for host in HOSTS.values():
-        # Quiet (open_connection): lookups of absent VMs are expected here.
-        conn = open_connection(host.uri)
-        try:
-            found[host.name] = conn.lookupByName(vm_name).state()[0]
-        except libvirt.libvirtError:
-            pass
-        finally:
-            conn.close()
-    return found
+    return dict((host, found[0]) for host, found in states(vm_name).items())
 
 
 def current_host(vm_name):
@@ -209,6 +199,7 @@ def states(vm_name):
     """{host name: (state, reason, persistent)} of every test-bed host that has the VM."""
     found = {}
     for host in HOSTS.values():
+        # Quiet (open_connection): lookups of absent VMs are expected here.
         conn = open_connection(host.uri)
         try:
             dom = conn.lookupByName(vm_name)
