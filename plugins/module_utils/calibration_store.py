@@ -8,7 +8,15 @@ Format 1:
 
     {"format": 1,
      "pairs": {"<source>|<destination>|<hypervisor>":
-               [{"sent_mib": 161.0, "total_s": 3.6, "pause_ms": 35, "at": 1795770000.0}, ...]}}
+               [{"sent_mib": 161.0, "total_s": 3.6, "pause_ms": 35, "cap_mibps": 0,
+                 "method": "precopy", "downtime_target_ms": 250, "transfer_s": 0.9,
+                 "at": 1795770000.0}, ...]}}
+
+(total_s is libvirt's whole job, transfer_s QEMU's part of it; cap_mibps, method,
+downtime_target_ms and transfer_s were added within format 1: an entry without
+them reads as uncapped pre-copy with no known target.)  The store lives on the
+controller (the action plugins of the modules read and feed it), at DEFAULT_PATH
+unless a module's calibration_store option says otherwise.
 
 Safe against two writers at once (every change is made under an exclusive
 flock on PATH.lock) and against a torn write (the new file is written beside
@@ -33,7 +41,7 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.deci
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 FORMAT = 1
-DEFAULT_PATH = '/var/lib/workload_aware/calibration.json'
+DEFAULT_PATH = '~/.local/state/workload_aware/calibration.json'
 # Samples kept per pair: the newest, so that a changed link is learned again.
 KEEP = 50
 
@@ -47,11 +55,25 @@ def pair_key(source, destination, hypervisor):
     return '%s|%s|%s' % (source, destination, hypervisor)
 
 
+def to_entry(sample):
+    """A sample as the store (and a module's result) keeps it."""
+    return {'sent_mib': float(sample.sent_mib), 'total_s': float(sample.total_s), 'pause_ms': sample.pause_ms,
+            'cap_mibps': sample.cap_mibps or 0, 'method': sample.method,
+            'downtime_target_ms': sample.downtime_target_ms, 'transfer_s': sample.transfer_s}
+
+
+def from_entry(entry):
+    """A calibration.Sample from a stored entry (entries of earlier 0.3 builds lack the later fields)."""
+    return calibration.Sample(float(entry['sent_mib']), float(entry['total_s']), entry.get('pause_ms'),
+                              entry.get('cap_mibps') or 0, entry.get('method') or 'precopy',
+                              entry.get('downtime_target_ms'), entry.get('transfer_s'))
+
+
 class CalibrationStore:
     """The store at `path` (DEFAULT_PATH unless given)."""
 
     def __init__(self, path=DEFAULT_PATH, keep=KEEP, clock=time.time):
-        self.path = path
+        self.path = os.path.expanduser(path)
         self.keep = keep
         self.clock = clock
 
@@ -81,8 +103,14 @@ class CalibrationStore:
         data, problem = self._load()
         if problem:
             return [], problem
-        return [calibration.Sample(entry['sent_mib'], entry['total_s'], entry.get('pause_ms'))
-                for entry in data['pairs'].get(key, [])], None
+        return [from_entry(entry) for entry in data['pairs'].get(key, [])], None
+
+    def entries(self):
+        """({key: [stored entries]} for every pair, problem): what the action plugins pass to the modules."""
+        data, problem = self._load()
+        if problem:
+            return {}, problem
+        return data['pairs'], None
 
     def learned(self, key):
         """(what decisions.calibration.fit learns for the pair or None, problem)."""
@@ -103,8 +131,9 @@ class CalibrationStore:
                 os.rename(self.path, self.path + '.corrupt')
                 data = {'format': FORMAT, 'pairs': {}}
             entries = data['pairs'].setdefault(key, [])
-            entries.append({'sent_mib': float(sample.sent_mib), 'total_s': float(sample.total_s),
-                            'pause_ms': sample.pause_ms, 'at': self.clock()})
+            entry = to_entry(sample)
+            entry['at'] = self.clock()
+            entries.append(entry)
             del entries[:-self.keep]
             self._write(data, directory)
 

@@ -18,8 +18,8 @@ import time
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, lease, migration_uri, settings, vm_move)
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names
+    _events, _libvirt, learning, lease, migration_uri, settings, vm_move)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names, planner
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 
@@ -82,6 +82,12 @@ class Evacuation:
         self.left_behind = []
         self.skipped = []
         self.would_move = []
+        # What this run's migrations measured ({pair key: [samples]}), the store entries they make,
+        # and each re-plan they caused.
+        self.learned = {}
+        self.samples = []
+        self.replans = []
+        self.queue = []
 
     def _stopped(self):
         return bool(self.stop_file) and os.path.exists(self.stop_file)
@@ -105,7 +111,9 @@ class Evacuation:
                 option_overrides=dict(predicted_precopy_s=move.get('predicted_s'), stop_file=self.stop_file,
                                       postcopy_recoverable=target.get('postcopy_recoverable',
                                                                       self.params.get('postcopy_recoverable'))),
+                learned=self._learned(),
             ).run(source, destination, self.source_uri)
+            self._learn(name, result.pop('calibration_sample', None))
             self._record_result(move, result)
         except (WaError, libvirt.libvirtError) as err:
             # The one error boundary of a move: the VM is left behind, with where it is.
@@ -116,6 +124,35 @@ class Evacuation:
                 if conn is not None:
                     conn.close()
 
+    def _learned(self):
+        with self.lock:
+            return dict((key, list(samples)) for key, samples in self.learned.items())
+
+    def _learn(self, name, entry):
+        """Keep what a finished migration measured, and re-plan the moves not yet started with it."""
+        if not entry:
+            return
+        key, sample = learning.entry_sample(entry)
+        with self.lock:
+            self.samples.append(entry)
+            self.learned.setdefault(key, []).append(sample)
+            if not self.queue:
+                return
+            rates_by_vm = {}
+            for move in self.queue:
+                rates = learning.rates_for(self.params, self.source_uri, self.targets[move['destination']]['uri'],
+                                           move.get('hypervisor'), self.learned)
+                rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'])
+            before = [m['vm'] for m in self.queue]
+            self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency)
+            self.replans.append({
+                'after': name,
+                'at_s': round(self.clock() - self.start, 2),
+                'order_before': before,
+                'moves': [dict((k, m.get(k)) for k in ('vm', 'predicted_s', 'predicted_safe_at_s', 'rate_source'))
+                          for m in self.queue],
+            })
+
     def _record_result(self, move, result):
         name = move['vm']
         if result['outcome'] == vm_move.ALREADY_THERE:
@@ -125,20 +162,27 @@ class Evacuation:
                                            'method': result.get('method_chosen') or move['method'],
                                            'reason': result['reason']})
         else:
+            measured = result.get('wall_time_s') or result.get('total_time_s')
+            predicted = move.get('predicted_s')
             self._record(self.moved, {
                 'vm': name, 'destination': move['destination'],
                 'method': result.get('method_used') or result.get('method_chosen') or move['method'],
-                'total_time_s': result.get('total_time_s'), 'downtime_ms': result.get('downtime_ms'),
+                'total_time_s': measured, 'transfer_time_s': result.get('total_time_s'),
+                'downtime_ms': result.get('downtime_ms'),
+                'predicted_s': predicted, 'rate_source': move.get('rate_source', 'the plan'),
+                'prediction_error': round((predicted - measured) / measured, 3) if predicted and measured else None,
+                'downtime_limit_ms': result.get('downtime_limit_ms'),
+                'downtime_breach': bool(result.get('downtime_breach')),
                 'bytes_transferred': result.get('bytes_transferred'),
                 'safe_at_s': round(self.clock() - self.start, 2), 'state': 'running on %s' % move['destination'],
             })
 
-    def _worker(self, queue):
+    def _worker(self):
         while True:
             with self.lock:
-                if not queue:
+                if not self.queue:
                     return
-                move = queue.pop(0)
+                move = self.queue.pop(0)
             self._move(move)
 
     def _unaccounted(self):
@@ -148,10 +192,14 @@ class Evacuation:
         return [move['vm'] for move in self.moves if move['vm'] not in seen]
 
     def run(self):
-        """Run every move; returns {'moved', 'skipped', 'left_behind', 'would_move', 'total_s'}."""
+        """Run every move; returns {'moved', 'skipped', 'left_behind', 'would_move', 'total_s',
+        'downtime_breaches', 'replans', 'calibration_samples'}.
+
+        After each migration that finished, the moves not yet started are re-predicted with
+        the rates measured so far and put shortest first again (planner.replan)."""
         self.start = self.clock()
-        queue = list(self.moves)
-        workers = [threading.Thread(target=self._worker, args=(queue,), name='evacuate-%d' % i)
+        self.queue = list(self.moves)
+        workers = [threading.Thread(target=self._worker, name='evacuate-%d' % i)
                    for i in range(max(1, self.concurrency))]
         for worker in workers:
             worker.daemon = True
@@ -169,6 +217,9 @@ class Evacuation:
             'left_behind': sorted(self.left_behind, key=lambda m: order.get(m['vm'], 0)),
             'would_move': sorted(self.would_move, key=lambda m: order.get(m['vm'], 0)),
             'total_s': round(self.clock() - self.start, 2),
+            'downtime_breaches': [m['vm'] for m in self.moved if m['downtime_breach']],
+            'replans': self.replans,
+            'calibration_samples': self.samples,
         }
 
 
@@ -177,7 +228,8 @@ def evacuate(params, check_mode):
     settings.check_bounds(params)
     targets = check_plan(params['moves'], params['destinations'])
     if not params['moves']:
-        return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0)
+        return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0,
+                    downtime_breaches=[], replans=[], calibration_samples=[])
     _events.ensure_event_loop()
     result = Evacuation(params['uri'], params['moves'], targets, params, params['concurrency'], params['stop_file'],
                         lock_dir=params['lock_dir'], check_mode=check_mode).run()

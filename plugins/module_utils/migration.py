@@ -21,9 +21,11 @@ class NoMethod(WaError):
     """`auto` found no method to use; `details` has the profile and predictions."""
 
 
-def plan_method(source, dom, method, profile_window_s, link_mibps, max_downtime_ms, postcopy_possible,
+def plan_method(source, dom, method, profile_window_s, rates, max_downtime_ms, postcopy_possible,
                 tolerance=policy.DEFAULT_TOLERANCE, postcopy_recoverable=True):
     """(method, reason, profile, assessment) before a migration; profile and assessment may be None.
+
+    `rates`: decisions.rates.Rates for this pair (learning.rates_for).
 
     `auto` profiles the VM and takes the cost model's recommendation; a given
     method is kept, with what the model predicted for it when the VM was profiled.
@@ -37,7 +39,7 @@ def plan_method(source, dom, method, profile_window_s, link_mibps, max_downtime_
             raise NoMethod('cannot profile %s to choose a method: %s' % (dom.name(), '; '.join(profile['errors'])),
                            dict(profile=profile))
         return method, 'method %s given; profile incomplete' % method, profile, None
-    assessed = assessment.assess(profile, link_mibps, max_downtime_ms, policy.allowed_methods(postcopy_possible),
+    assessed = assessment.assess(profile, rates, max_downtime_ms, policy.allowed_methods(postcopy_possible),
                                  tolerance, postcopy_recoverable=postcopy_recoverable)
     if method == 'auto':
         if assessed['recommended_method'] is None:
@@ -75,7 +77,8 @@ def budget_basis(predictions):
     return dict(predicted_precopy_s=predictions['precopy']['total_s'], first_pass_s=predictions['postcopy']['total_s'])
 
 
-def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_downtime_ms=300, time_budget_s=900,
+def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_downtime_ms=300, downtime_target_ms=None,
+                  time_budget_s=900,
                   precopy_budget_s=0, predicted_precopy_s=None, first_pass_s=60.0, auto_converge='auto',
                   compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None,
                   link_timeout_s=migration_monitor.DEFAULT_LINK_TIMEOUT_S,
@@ -85,10 +88,13 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
     The pre-copy budget, unless given, is twice the predicted pre-copy time (or
     twice a first pass when pre-copy is predicted not to converge).
     Auto-converge 'auto' is on when post-copy cannot be the fallback.
+    QEMU is given `downtime_target_ms` (the operator's `max_downtime_ms` unless given:
+    see decisions.rates.downtime_target_ms); results are judged against `max_downtime_ms`.
     """
     budget = precopy_budget_s or migration_monitor.precopy_budget(predicted_precopy_s, first_pass_s)
     return runner.MigrationOptions(
-        method=method, dest_uri=dest_uri, bandwidth_mibps=bandwidth_mibps, max_downtime_ms=max_downtime_ms,
+        method=method, dest_uri=dest_uri, bandwidth_mibps=bandwidth_mibps,
+        max_downtime_ms=downtime_target_ms or max_downtime_ms, downtime_limit_ms=max_downtime_ms,
         precopy_budget_s=budget, time_budget_s=time_budget_s, postcopy_possible=postcopy_possible,
         auto_converge=auto_converge == 'always' or (auto_converge == 'auto' and not postcopy_possible),
         compression=compression, parallel_connections=parallel_connections, tls=tls, persistent=True,

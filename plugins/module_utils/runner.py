@@ -28,7 +28,8 @@ MigrationOptions = collections.namedtuple('MigrationOptions', [
     'method',                # precopy, postcopy or hybrid
     'dest_uri',              # as the source host reaches the destination (peer-to-peer)
     'bandwidth_mibps',       # 0: unlimited; applies to both phases
-    'max_downtime_ms',
+    'max_downtime_ms',       # the downtime limit QEMU is given (a target: see decisions.rates)
+    'downtime_limit_ms',     # the operator's limit, what the measured pause is judged against
     'precopy_budget_s',      # pre-copy phase time before it counts as not converging
     'time_budget_s',         # whole migration; pre-copy past it is aborted
     'postcopy_possible',     # allowed and the destination can do it

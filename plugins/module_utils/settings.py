@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import migration, recovery
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import calibration_store, migration, recovery
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, migration_monitor
 
 # Shared by wa_migrate, wa_evacuate and wa_benchmark_run; documented in plugins/doc_fragments/migration.py.
@@ -30,6 +30,14 @@ MIGRATION_ARGUMENT_SPEC = dict(
     link_timeout_s=dict(type='int', default=migration_monitor.DEFAULT_LINK_TIMEOUT_S),
     recovery_budget_s=dict(type='int', default=recovery.DEFAULT_BUDGET_S),
     postcopy_recoverable=dict(type='bool'),
+)
+
+
+# Shared by every module that predicts or migrates; documented in plugins/doc_fragments/calibration.py.
+# The action plugins (plugins/action/) fill `calibration` from the store and record what the module learned.
+CALIBRATION_ARGUMENT_SPEC = dict(
+    calibration_store=dict(type='path', default=calibration_store.DEFAULT_PATH),
+    calibration=dict(type='dict'),
 )
 
 

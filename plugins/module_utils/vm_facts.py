@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, profiler
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, learning, profiler
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     assessment, bounds, names, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
@@ -17,7 +17,7 @@ def gather(params):
     """The module's result: ansible_facts wa_vm_profiles and wa_vm_profiles_settings; raises WaError."""
     for name in params['names']:
         names.check_domain_name(name, 'names entry')
-    bounds.check_bounds(params, zero_refused=('bandwidth_mibps',))
+    bounds.check_bounds(params)
     allowed = policy.allowed_methods(params['postcopy_allowed'], params['destination_postcopy_capable'])
     conn = _libvirt.open_connection(params['uri'])
     try:
@@ -30,7 +30,9 @@ def gather(params):
         entry = {'profile': profile}
         if profile.get('complete'):
             try:
-                entry.update(assessment.assess(profile, params['bandwidth_mibps'], params['max_downtime_ms'], allowed,
+                # No destination is chosen yet: what this source's migrations to any host taught.
+                rates = learning.rates_for(params, params['uri'], None, profile.get('domain_type'))
+                entry.update(assessment.assess(profile, rates, params['max_downtime_ms'], allowed,
                                                params['tolerance'], params['thresholds']))
             except ValueError as err:
                 raise BadInput('cannot assess %s: %s' % (name, err))
@@ -40,6 +42,7 @@ def gather(params):
         results[name] = entry
     facts_settings = {
         'bandwidth_mibps': params['bandwidth_mibps'],
+        'link_mibps': params['link_mibps'],
         'max_downtime_ms': params['max_downtime_ms'],
         'allowed_methods': allowed,
         'tolerance': params['tolerance'],

@@ -16,8 +16,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, lease, migration, migration_uri, preflight, recovery, settings)
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names
+    _events, _libvirt, learning, lease, migration, migration_uri, preflight, recovery, settings)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names, rates as rates_mod
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 
@@ -52,11 +52,12 @@ class VmMove:
     `params` holds the shared migration settings (settings.MIGRATION_ARGUMENT_SPEC),
     `profile_window_s`, `link_mibps` and `tolerance`; `option_overrides` go to
     settings.migration_options (e.g. the plan's predicted time); `precopy_policy`
-    replaces the collection's pre-copy watch (the benchmark's baselines).
+    replaces the collection's pre-copy watch (the benchmark's baselines); `learned`:
+    calibration samples of this run to add to the module's (learning.rates_for).
     """
 
     def __init__(self, name, dest_uri, method, params, destination_postcopy_capable=True, check_mode=False,
-                 lock_dir=lease.DEFAULT_LOCK_DIR, option_overrides=None, precopy_policy=None):
+                 lock_dir=lease.DEFAULT_LOCK_DIR, option_overrides=None, precopy_policy=None, learned=None):
         self.name = name
         self.dest_uri = dest_uri
         self.method = method
@@ -67,6 +68,8 @@ class VmMove:
         self.lock_dir = lock_dir
         self.option_overrides = option_overrides or {}
         self.precopy_policy = precopy_policy
+        self.learned = learned
+        self.source_uri = None
         # What the destination is known to do (an override per destination, as evacuate.yml reads it from the
         # libvirt_host role's fact), else the setting; None: recovery.resume_blocker judges by version.
         self.postcopy_recoverable = self.option_overrides.get('postcopy_recoverable', params.get('postcopy_recoverable'))
@@ -81,6 +84,7 @@ class VmMove:
         `source_uri`: how this process reached the source (to find its daemon for migration_uri.check).
         """
         names.check_domain_name(self.name)
+        self.source_uri = source_uri
         try:
             migration_uri.check(source_uri, self.dest_uri)
             preflight.check_distinct_hosts(source, destination)
@@ -126,17 +130,21 @@ class VmMove:
                                     self.destination_postcopy_capable)
         blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion(),
                                           self.postcopy_recoverable)
+        hypervisor = preflight.domain_type(dom)
+        rates = learning.rates_for(self.params, self.source_uri, self.dest_uri, hypervisor, self.learned)
         try:
             method, reason, profile, assessed = migration.plan_method(
-                source, dom, self.method, self.params.get('profile_window_s', 0),
-                self.params['bandwidth_mibps'] or self.params.get('link_mibps', 1192), self.params['max_downtime_ms'],
-                self.postcopy_possible, self.params.get('tolerance', 0.05), postcopy_recoverable=blocker is None)
+                source, dom, self.method, self.params.get('profile_window_s', 0), rates,
+                self.params['max_downtime_ms'], self.postcopy_possible, self.params.get('tolerance', 0.05),
+                postcopy_recoverable=blocker is None)
         except migration.NoMethod as err:
             err.details['vm_location'] = where
             raise
 
+        target_ms = rates_mod.downtime_target_ms(self.params['max_downtime_ms'], rates)
         decision = dict(method_chosen=method, reason=reason, postcopy_recoverable=blocker is None,
-                        recovery_blocker=blocker)
+                        recovery_blocker=blocker, inputs=dict(rates_mod.as_dict(rates), downtime_target_ms=target_ms,
+                                                              downtime_limit_ms=self.params['max_downtime_ms']))
         if adopted:
             decision['earlier_run'] = adopted
         if profile is not None:
@@ -146,6 +154,8 @@ class VmMove:
         if self.check_mode:
             return self._result(WOULD_MOVE, True, where, destination_state=None, **decision)
         options = self.options(method, assessed['predictions'] if assessed else None)
+        if 'downtime_target_ms' not in self.option_overrides:
+            options = options._replace(max_downtime_ms=target_ms)
         try:
             result = migration.migrate_vm(source, destination, dom, options, precopy_policy=self.precopy_policy)
         except WaError as err:
@@ -153,6 +163,9 @@ class VmMove:
                 err.details.setdefault(key, value)
             raise
         result.update(decision)
+        result.update(judge(result, assessed['predictions'] if assessed else None, self.params['max_downtime_ms']))
+        result['calibration_sample'] = learning.sample_entry(
+            self.source_uri, self.dest_uri, hypervisor, result, self.params['bandwidth_mibps'], options.max_downtime_ms)
         return self._result(MOVED, True, result.pop('vm_location'), **result)
 
     def _finish_earlier_run(self, source, destination, where):
@@ -183,6 +196,26 @@ class VmMove:
                             **details)
 
 
+def judge(result, predictions, limit_ms):
+    """What the migration measured against what was promised: the downtime limit, and the prediction of the
+    method chosen (None where there was none) against the time libvirt's job took (`wall_time_s`: from the
+    migrate call to its return, the destination's finish and the source's confirm included)."""
+    downtime = result.get('downtime_ms')
+    # The prediction made when the migration started: the chosen method's.
+    predicted = (predictions or {}).get(result.get('method_chosen')) or {}
+    measured = result.get('wall_time_s') or result.get('total_time_s')
+    judged = {
+        'downtime_limit_ms': limit_ms,
+        'downtime_breach': downtime is not None and downtime > limit_ms,
+        'predicted_total_s': predicted.get('total_s'),
+        'predicted_downtime_ms': predicted.get('downtime_ms'),
+        'prediction_error': None,
+    }
+    if predicted.get('total_s') and measured:
+        judged['prediction_error'] = round((predicted['total_s'] - measured) / measured, 3)
+    return judged
+
+
 def migrate_one(params, check_mode):
     """wa_migrate: the whole run from its module parameters; returns the result or raises WaError."""
     check_request(params, params['method'])
@@ -205,7 +238,10 @@ def migrate_one(params, check_mode):
         move = VmMove(params['name'], params['dest_uri'], params['method'], params,
                       destination_postcopy_capable=params['destination_postcopy_capable'], check_mode=check_mode,
                       lock_dir=params['lock_dir'])
-        return move.run(source, destination, params['uri'])
+        result = move.run(source, destination, params['uri'])
+        sample = result.pop('calibration_sample', None)
+        result['calibration_samples'] = [sample] if sample else []
+        return result
     finally:
         source.close()
         destination.close()

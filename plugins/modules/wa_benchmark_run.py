@@ -29,6 +29,7 @@ author:
   - workload_aware developers (@workload-aware)
 extends_documentation_fragment:
   - workload_aware.live_migration.libvirt
+  - workload_aware.live_migration.calibration
   - workload_aware.live_migration.migration
 options:
   name:
@@ -149,7 +150,7 @@ def main():
             dirty_rate_mibps=dict(type='float'),
             console_log=dict(type='path', required=True),
             results_file=dict(type='path'),
-            **settings.MIGRATION_ARGUMENT_SPEC
+            **dict(settings.MIGRATION_ARGUMENT_SPEC, **settings.CALIBRATION_ARGUMENT_SPEC)
         ),
         supports_check_mode=True,
     )

@@ -26,6 +26,7 @@ author:
   - workload_aware developers (@workload-aware)
 extends_documentation_fragment:
   - workload_aware.live_migration.libvirt
+  - workload_aware.live_migration.calibration
   - workload_aware.live_migration.migration
 options:
   moves:
@@ -71,8 +72,10 @@ moved:
   type: list
   elements: dict
   sample:
-    - {vm: wa-cpu, destination: hv3, method: precopy, total_time_s: 1.1, downtime_ms: 30, bytes_transferred: 90000000,
-       safe_at_s: 2.5, state: running on hv3}
+    - {vm: wa-cpu, destination: hv3, method: precopy, total_time_s: 2.9, transfer_time_s: 0.8, predicted_s: 3.1,
+       rate_source: learned from 3 migrations of this pair at no cap, prediction_error: 0.07, downtime_ms: 30,
+       downtime_limit_ms: 300, downtime_breach: false, bytes_transferred: 90000000, safe_at_s: 2.9,
+       state: running on hv3}
 skipped:
   description: VMs already on their destination.
   returned: always
@@ -92,6 +95,23 @@ total_s:
   description: Seconds from the first migration's start to the last one's end.
   returned: always
   type: float
+downtime_breaches:
+  description: The VMs whose measured pause went over O(max_downtime_ms).
+  returned: always
+  type: list
+  elements: str
+replans:
+  description:
+    - After each finished migration, the moves not yet started re-predicted with the rates measured so far and put
+      shortest first again - after which VM, when, the order before, and each move's new prediction and safe-at time.
+  returned: always
+  type: list
+  elements: dict
+calibration_samples:
+  description: What this run's migrations teach the calibration store (the action plugin records them).
+  returned: always
+  type: list
+  elements: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -108,7 +128,7 @@ def main():
             destinations=dict(type='dict', required=True),
             concurrency=dict(type='int', default=1),
             lock_dir=dict(type='path', default=lease.DEFAULT_LOCK_DIR),
-            **settings.MIGRATION_ARGUMENT_SPEC
+            **dict(settings.MIGRATION_ARGUMENT_SPEC, **settings.CALIBRATION_ARGUMENT_SPEC)
         ),
         supports_check_mode=True,
     )

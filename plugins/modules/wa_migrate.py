@@ -40,6 +40,7 @@ author:
   - workload_aware developers (@workload-aware)
 extends_documentation_fragment:
   - workload_aware.live_migration.libvirt
+  - workload_aware.live_migration.calibration
   - workload_aware.live_migration.migration
 options:
   name:
@@ -149,19 +150,54 @@ switch:
   returned: when a migration ran
   type: dict
 total_time_s:
-  description: Migration time from the completed-job statistics.
+  description: QEMU's part of the migration (its set-up and the transfer), from the completed-job statistics.
   returned: when a migration ran
   type: float
-  sample: 1.97
+  sample: 0.97
 wall_time_s:
-  description: Time from the call to the end, as seen by the module.
+  description:
+    - libvirt's whole job, from the migrate call to its return (the destination's finish and the source's confirm
+      included); what RV(predicted_total_s) predicts and the calibration store learns.
   returned: when a migration ran
   type: float
+  sample: 2.9
 downtime_ms:
-  description: Time the VM was paused.
+  description: Time the VM was paused, as libvirt measured it.
   returned: when a migration ran
   type: int
   sample: 6
+downtime_limit_ms:
+  description: The operator's limit (O(max_downtime_ms)) the pause is judged against.
+  returned: when a migration ran
+  type: int
+downtime_breach:
+  description: Whether the measured pause went over RV(downtime_limit_ms); never silent.
+  returned: when a migration ran
+  type: bool
+predicted_total_s:
+  description: What the cost model predicted for the method chosen when the migration started (null without a profile).
+  returned: when a migration ran
+  type: float
+predicted_downtime_ms:
+  description: The pause the cost model predicted for that method.
+  returned: when a migration ran
+  type: float
+prediction_error:
+  description: (predicted - measured) / measured, measured being RV(wall_time_s).
+  returned: when a migration ran
+  type: float
+inputs:
+  description:
+    - The cost model's inputs - C(rate_mibps), C(fixed_s), C(switchover_ms), C(overshoot), the downtime limit and
+      the target QEMU was given (C(downtime_target_ms), the limit over the overshoot) - and in C(sources) where
+      each came from (learned from which migrations, or the hypervisor type's default).
+  returned: when the VM was planned
+  type: dict
+calibration_samples:
+  description: What this run's migration teaches the calibration store (the action plugin records it).
+  returned: always
+  type: list
+  elements: dict
 bytes_transferred:
   description: Bytes sent over the migration stream.
   returned: when a migration ran
@@ -262,7 +298,7 @@ def main():
             profile_window_s=dict(type='float', default=2),
             tolerance=dict(type='float', default=0.05),
             lock_dir=dict(type='path', default=lease.DEFAULT_LOCK_DIR),
-            **settings.MIGRATION_ARGUMENT_SPEC
+            **dict(settings.MIGRATION_ARGUMENT_SPEC, **settings.CALIBRATION_ARGUMENT_SPEC)
         ),
         supports_check_mode=True,
     )

@@ -28,6 +28,7 @@ author:
   - workload_aware developers (@workload-aware)
 extends_documentation_fragment:
   - workload_aware.live_migration.libvirt
+  - workload_aware.live_migration.calibration
 options:
   names:
     description:
@@ -42,8 +43,15 @@ options:
     default: 2.0
   bandwidth_mibps:
     description:
-      - Migration bandwidth available, in MiB/s (the link, or the operator's cap), from 1 to 100000.
-      - The prediction uses the lower of this and what the hypervisor can push (about 286 MiB/s under TCG).
+      - The bandwidth cap the migrations will run with, in MiB/s; 0 for none, or from 1 to 100000.
+      - Predictions use the rate learned at this cap (see O(calibration_store)), or the uncapped rate learned,
+        bounded by the cap.
+    type: float
+    default: 0
+  link_mibps:
+    description:
+      - The link's speed in MiB/s, from 1 to 100000. Only a bound on the rate predictions use; the rate itself is
+        learned, or the hypervisor type's default.
     type: float
     default: 1192.0
   max_downtime_ms:
@@ -134,7 +142,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, boundary, vm_facts
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, boundary, settings, vm_facts
 
 
 def main():
@@ -143,12 +151,14 @@ def main():
             _libvirt.URI_ARGUMENT_SPEC,
             names=dict(type='list', elements='str', default=[]),
             window_s=dict(type='float', default=2.0),
-            bandwidth_mibps=dict(type='float', default=1192.0),
+            bandwidth_mibps=dict(type='float', default=0),
+            link_mibps=dict(type='float', default=1192.0),
             max_downtime_ms=dict(type='int', default=300),
             postcopy_allowed=dict(type='bool', default=True),
             destination_postcopy_capable=dict(type='bool', default=True),
             tolerance=dict(type='float', default=0.05),
             thresholds=dict(type='dict', default={}),
+            **settings.CALIBRATION_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )

@@ -10,11 +10,15 @@ import os
 
 import pytest
 
-from testbed_helpers import HOSTS, leftovers, run_playbook
+from testbed_helpers import CALIBRATION_STORE, HOSTS, leftovers, run_playbook
 
 
 @pytest.fixture(scope='session')
 def testbed():
+    # Every session learns from nothing.
+    for path in (CALIBRATION_STORE, CALIBRATION_STORE + '.lock'):
+        if os.path.exists(path):
+            os.remove(path)
     run_playbook('provision_testbed.yml')
     yield HOSTS
     if os.environ.get('WA_KEEP_TESTBED') != '1':

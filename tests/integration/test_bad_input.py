@@ -113,7 +113,9 @@ CASES = [
     ('wa_vm_facts', dict(uri='HOME_URI', names=['../x']), True, "names entry '../x' cannot be a libvirt domain name"),
     ('wa_vm_facts', dict(uri='HOME_URI', names=['no-such-vm']), True, 'no running VM named no-such-vm'),
     ('wa_vm_facts', dict(uri='HOME_URI', window_s=0.2), True, 'window_s must be from 1 to 60 s, got 0.2'),
-    ('wa_vm_facts', dict(uri='HOME_URI', bandwidth_mibps=0), True, 'bandwidth_mibps must be from 1 to 100000 MiB/s'),
+    ('wa_vm_facts', dict(uri='HOME_URI', bandwidth_mibps=-5), True,
+     'bandwidth_mibps must be 0 (no limit) or from 1 to 100000 MiB/s, got -5'),
+    ('wa_vm_facts', dict(uri='HOME_URI', link_mibps=0), True, 'link_mibps must be from 1 to 100000 MiB/s, got 0'),
     # wa_evacuation_plan, wa_evacuate, evacuate.yml
     ('wa_evacuation_plan', dict(profiles={'../x': {}}, destinations=[], storage='shared'), True,
      "profiles key '../x' cannot be a libvirt domain name"),

@@ -32,6 +32,10 @@ class Host:
 
 HOSTS = {'hv1': Host('hv1', '127.0.1.1'), 'hv2': Host('hv2', '127.0.2.1'), 'hv3': Host('hv3', '127.0.3.1')}
 
+# The integration tests' own calibration store (conftest empties it when the session starts).
+CALIBRATION_STORE = '/tmp/wa-integration-calibration.json'
+CALIBRATED = ('wa_vm_facts', 'wa_migrate', 'wa_evacuate', 'wa_benchmark_run')
+
 
 def run_playbook(name, *args, **kwargs):
     """Run a playbook of the collection against the test bed; returns its output (check=False: any exit code).
@@ -41,7 +45,7 @@ def run_playbook(name, *args, **kwargs):
     command = ['ansible-playbook']
     for inventory in kwargs.get('inventories', INVENTORIES):
         command += ['-i', inventory]
-    command += [os.path.join(REPO, 'playbooks', name)] + list(args)
+    command += [os.path.join(REPO, 'playbooks', name), '-e', 'wa_calibration_store=' + CALIBRATION_STORE] + list(args)
     completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                                check=False)
     print(completed.stdout)
@@ -79,6 +83,8 @@ def leftovers():
 
 def start_module(host, module, args, check=False):
     """Start a module of the collection on a test-bed host in a process group of its own; see module_result."""
+    if module in CALIBRATED:
+        args = dict({'calibration_store': CALIBRATION_STORE}, **args)
     command = ['ansible', host, '-m', 'workload_aware.live_migration.' + module, '-a', json.dumps(args)]
     for inventory in INVENTORIES:
         command += ['-i', inventory]

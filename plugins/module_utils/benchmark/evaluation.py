@@ -31,13 +31,13 @@ COLUMNS = (
     'predicted_total_s', 'total_s', 'downtime_ms', 'bytes', 'rounds', 'work_ratio', 'success', 'healthy',
     'cut_off',
     'method_used', 'transfer_mib', 'floor_s', 'postcopy_requests', 'time_budget_s', 'vm', 'source',
-    'destination', 'finished_at', 'note',
+    'destination', 'finished_at', 'max_downtime_ms', 'predicted_downtime_ms', 'rate_source', 'note',
 )
 KEY = ('workload', 'memory_mib', 'bandwidth_mibps', 'method', 'repetition')
 BOOLEANS = ('success', 'healthy', 'cut_off')
 NUMBERS = ('memory_mib', 'dirty_rate_mbps', 'bandwidth_mibps', 'repetition', 'predicted_total_s', 'total_s',
            'downtime_ms', 'bytes', 'rounds', 'work_ratio', 'transfer_mib', 'floor_s', 'postcopy_requests',
-           'time_budget_s')
+           'time_budget_s', 'max_downtime_ms', 'predicted_downtime_ms')
 
 # Reports before a migration that give the guest's normal work rate.
 BASELINE_REPORTS = 3

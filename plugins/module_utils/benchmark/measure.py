@@ -17,7 +17,7 @@ import os
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    guest_health, migration, runner, vm_move)
+    guest_health, learning, migration, preflight, runner, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines, evaluation
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
@@ -84,9 +84,9 @@ def run_once(source, destination, dom, request, params, source_uri):
     predictions = request.get('predictions')
     chosen, predicted, note = None, None, ''
     if method == evaluation.AUTO:
+        rates = learning.rates_for(params, source_uri, request['dest_uri'], preflight.domain_type(dom))
         chosen, reason, _profile, assessed = migration.plan_method(
-            source, dom, 'auto', request['profile_window_s'], request['bandwidth_mibps'],
-            request['max_downtime_ms'], True)
+            source, dom, 'auto', request['profile_window_s'], rates, request['max_downtime_ms'], True)
         predictions = assessed['predictions']
         predicted = predictions[chosen]['total_s']
         note = reason
@@ -131,4 +131,8 @@ def run_once(source, destination, dom, request, params, source_uri):
         'postcopy_requests': result.get('postcopy_requests'),
         'time_budget_s': request['time_budget_s'],
         'note': note.replace('\n', ' ')[:300],
+        'max_downtime_ms': request['max_downtime_ms'],
+        'predicted_downtime_ms': (predictions or {}).get(chosen or method, {}).get('downtime_ms'),
+        'rate_source': (result.get('inputs') or {}).get('sources', {}).get('rate_mibps', ''),
+        'calibration_sample': result.get('calibration_sample'),
     }

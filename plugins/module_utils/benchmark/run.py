@@ -81,9 +81,11 @@ def _run(params, check_mode, hosts):
         measured = measure.run_once(source['conn'], destination['conn'], dom, request, params, source['uri'])
     except measure.BenchmarkError as err:
         raise measure.BenchmarkError('%s: %s' % (params['name'], err), dict(err.details, row=row))
+    sample = measured.pop('calibration_sample', None)
     row.update(measured)
     row.update(dirty_rate_mbps=params['dirty_rate_mibps'], vm=params['name'], source=source['uri'],
                destination=destination['uri'], finished_at=time.strftime('%Y-%m-%dT%H:%M:%S'))
     if params['results_file']:
         evaluation.append_run(params['results_file'], row)
-    return dict(changed=True, row=row, source=source['uri'], destination=destination['uri'])
+    return dict(changed=True, row=row, source=source['uri'], destination=destination['uri'],
+                calibration_samples=[sample] if sample else [])

@@ -11,16 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
-    classifier, cost_model, policy)
-
-# Measured on the test bed: under TCG the CPU, not the link, caps a migration
-# stream at about 300 MB/s (286 MiB/s).
-TCG_CEILING_MIBPS = 286.0
-
-
-def hypervisor_ceiling(domain_type):
-    """What the hypervisor itself can push, where known (None: the link decides)."""
-    return TCG_CEILING_MIBPS if domain_type == 'qemu' else None
+    classifier, cost_model, policy, rates as rates_mod)
 
 
 def migration_inputs(profile, bandwidth_mibps, max_downtime_ms):
@@ -38,15 +29,25 @@ def migration_inputs(profile, bandwidth_mibps, max_downtime_ms):
     )
 
 
-def assess(profile, link_mibps, max_downtime_ms, allowed_methods, tolerance=policy.DEFAULT_TOLERANCE,
+def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DEFAULT_TOLERANCE,
            thresholds=None, postcopy_recoverable=True):
-    """Class, predictions and recommendation for one complete profile (see policy.choose)."""
-    bandwidth = cost_model.effective_bandwidth(link_mibps, hypervisor_ceiling(profile.get('domain_type')))
-    inputs = migration_inputs(profile, bandwidth, max_downtime_ms)
-    predictions = cost_model.predict_all(inputs)
+    """Class, predictions and recommendation for one complete profile (see policy.choose).
+
+    `rates`: decisions.rates.Rates, the measured inputs and where each came from.  Pre-copy
+    is predicted against the downtime target QEMU will be given (the operator's limit over
+    the learned overshoot), and its pause is predicted as that model's pause times the
+    overshoot; post-copy and hybrid pause for the learned switch-over.
+    """
+    target_ms = rates_mod.downtime_target_ms(max_downtime_ms, rates)
+    inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
+    predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms)
+    precopy = predictions['precopy']
+    if precopy.converges:
+        predictions['precopy'] = precopy._replace(downtime_ms=precopy.downtime_ms * rates.overshoot)
     result = {
-        'bandwidth_mibps': bandwidth,
-        'classification': classifier.classify(profile, bandwidth, thresholds),
+        'bandwidth_mibps': rates.rate_mibps,
+        'inputs': dict(rates_mod.as_dict(rates), downtime_limit_ms=max_downtime_ms, downtime_target_ms=target_ms),
+        'classification': classifier.classify(profile, rates.rate_mibps, thresholds),
         'predictions': dict((method, cost_model.as_dict(p)) for method, p in predictions.items()),
     }
     try:
@@ -55,5 +56,5 @@ def assess(profile, link_mibps, max_downtime_ms, allowed_methods, tolerance=poli
     except policy.NoSafeMethod as err:
         method, reason = None, str(err)
     result['recommended_method'] = method
-    result['reason'] = reason
+    result['reason'] = reason + '; rate %.0f MiB/s (%s)' % (rates.rate_mibps, rates.sources['rate_mibps'])
     return result

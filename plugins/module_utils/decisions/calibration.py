@@ -22,7 +22,18 @@ __metaclass__ = type
 import collections
 import math
 
-Sample = collections.namedtuple('Sample', ['sent_mib', 'total_s', 'pause_ms'])
+Sample = collections.namedtuple('Sample', [
+    'sent_mib',            # memory sent, every pass and the post-copy phase
+    'total_s',             # the migration's time, first byte to last plus both ends' fixed costs
+    'pause_ms',            # the switch-over pause libvirt measured
+    'cap_mibps',           # the bandwidth cap it ran with (0: none)
+    'method',              # the method used: precopy, postcopy, hybrid, precopy+postcopy
+    'downtime_target_ms',  # the downtime limit QEMU was given (pre-copy), None if unknown
+    'transfer_s',          # QEMU's part of total_s (its set-up and the transfer), None if unknown
+])
+Sample.__new__.__defaults__ = (0, 'precopy', None, None)
+
+POSTCOPY_METHODS = ('postcopy', 'hybrid', 'precopy+postcopy')
 
 # Fewer samples than this, or sizes closer than MIN_SPREAD (largest / smallest), tell
 # the fixed cost and the rate apart no better than a guess: nothing is learned yet.
@@ -67,3 +78,83 @@ def fit(samples):
         'pause_ms': percentile(pauses, 0.9),
         'samples': len(usable),
     }
+
+
+def median(values):
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def learn(samples, default_setup_s):
+    """{'rate_mibps', 'fixed_s' (None: not told apart), 'samples', 'how'} from finished migrations; None.
+
+    Where a sample knows QEMU's part (`transfer_s`) the rate comes from QEMU's transfers alone
+    (fitted with its set-up when sizes differ enough, else with `default_setup_s`), and the rest of
+    libvirt's job (the destination's finish, the source's confirm) is measured per migration:
+    fixed = set-up + median(total - transfer).  Otherwise total = fixed + sent / rate is fitted.
+    """
+    split = [s for s in samples if s.transfer_s and s.sent_mib > 0 and s.total_s >= s.transfer_s]
+    if split:
+        finish = median([s.total_s - s.transfer_s for s in split])
+        as_transfer = [Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split]
+        fitted = fit(as_transfer)
+        if fitted:
+            return {'rate_mibps': fitted['rate_mibps'], 'fixed_s': fitted['fixed_s'] + finish,
+                    'samples': len(split), 'how': 'rate and set-up fitted, finish measured'}
+        single = rate_given_fixed(as_transfer, default_setup_s)
+        if single:
+            return {'rate_mibps': single['rate_mibps'], 'fixed_s': default_setup_s + finish,
+                    'samples': len(split), 'how': 'set-up from the default, finish measured'}
+    fitted = fit(samples)
+    if fitted:
+        return {'rate_mibps': fitted['rate_mibps'], 'fixed_s': fitted['fixed_s'], 'samples': fitted['samples'],
+                'how': 'rate and fixed cost fitted'}
+    single = rate_given_fixed(samples, default_setup_s)
+    if single:
+        return {'rate_mibps': single['rate_mibps'], 'fixed_s': None, 'samples': single['samples'],
+                'how': 'fixed cost not yet told apart'}
+    return None
+
+
+def at_cap(samples, cap_mibps):
+    """The samples taken with the bandwidth cap `cap_mibps` (0 or None: uncapped)."""
+    return [s for s in samples if (s.cap_mibps or 0) == (cap_mibps or 0)]
+
+
+def rate_given_fixed(samples, fixed_s):
+    """{'rate_mibps', 'samples'}: the median rate once a known fixed cost is taken off each; None without any.
+
+    For samples too few or too alike for fit(): the fixed cost then comes from elsewhere.
+    """
+    rates = [s.sent_mib / (s.total_s - fixed_s) for s in samples if s.sent_mib > 0 and s.total_s > fixed_s]
+    if not rates:
+        return None
+    return {'rate_mibps': median(rates), 'samples': len(rates)}
+
+
+def switchover_ms(samples):
+    """The post-copy switch-over pause (the device state alone: nothing else is sent while paused), p90; None."""
+    return percentile([s.pause_ms for s in samples if s.method in POSTCOPY_METHODS and s.pause_ms is not None], 0.9)
+
+
+# Fewer pre-copy pauses than this say little about the worst: the default is kept as a floor.
+MIN_PAUSES = 5
+
+
+def precopy_overshoot(samples, default=None):
+    """(how far pre-copy's pause ran past the limit QEMU was given: pause / limit, p90, at least 1; count).
+
+    QEMU's downtime limit is a target computed from its own rate estimate, not a promise.
+    With fewer than MIN_PAUSES pauses the `default` is a floor.  (None, 0) without any.
+    """
+    ratios = [s.pause_ms / float(s.downtime_target_ms) for s in samples
+              if s.method == 'precopy' and s.pause_ms is not None and s.downtime_target_ms]
+    worst = percentile(ratios, 0.9)
+    if worst is None:
+        return None, 0
+    if len(ratios) < MIN_PAUSES and default:
+        worst = max(worst, default)
+    return max(1.0, worst), len(ratios)

@@ -151,14 +151,6 @@ def predict_all(inputs, **overheads):
     }
 
 
-def effective_bandwidth(link_mibps, hypervisor_ceiling_mibps):
-    """The lower of the link (or the operator's cap) and what the hypervisor can push."""
-    candidates = [b for b in (link_mibps, hypervisor_ceiling_mibps) if b and b > 0]
-    if not candidates:
-        raise ValueError('no bandwidth known: give the link speed or a cap')
-    return min(candidates)
-
-
 def as_dict(prediction):
     """A prediction as plain data (for module results), numbers rounded for reading."""
     result = {}

@@ -35,7 +35,10 @@ VmToMove = collections.namedtuple('VmToMove', [
     'predicted_s',        # predicted migration time of that method (None: unknown)
     'precopy_s',          # predicted pre-copy time, if the VM must fall back to pre-copy
     'reason',             # why that method (or why none)
+    'sent_mib',           # predicted data sent by that method (None: unknown): re-planned with measured rates
+    'hypervisor',         # the guest's hypervisor type (kvm, qemu), for the rates learned per type
 ])
+VmToMove.__new__.__defaults__ = (None, None)
 
 Destination = collections.namedtuple('Destination', [
     'name', 'free_memory_mib', 'free_vcpus', 'postcopy_capable', 'storage',
@@ -93,7 +96,8 @@ def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256,
         host['free_memory_mib'] -= vm.memory_mib
         host['free_vcpus'] -= vm.vcpus
         moves.append({'vm': vm.name, 'destination': name, 'method': method, 'predicted_s': round(duration, 2),
-                      'reason': note or vm.reason})
+                      'predicted_sent_mib': vm.sent_mib if method == vm.method else None,
+                      'hypervisor': vm.hypervisor, 'reason': note or vm.reason})
     _schedule(moves, concurrency)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
     return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2)}
@@ -113,6 +117,31 @@ def _schedule(moves, concurrency):
         move['predicted_safe_at_s'] = round(slots[slot], 2)
 
 
+def replan(remaining, rates_by_vm, now_s, concurrency=1):
+    """The moves not yet started, re-predicted with the rates just measured, shortest first again.
+
+    `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from)}.  A move's new
+    prediction is its predicted data over the rate plus the fixed cost; a move without a
+    predicted data size (or rates) keeps its prediction.  Safe-at times count from `now_s`.
+    """
+    updated = []
+    for move in remaining:
+        move = dict(move)
+        rates = rates_by_vm.get(move['vm'])
+        if rates and move.get('predicted_sent_mib') and rates[0] > 0:
+            move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rates[0], 2)
+            move['rate_source'] = rates[2]
+        updated.append(move)
+    updated.sort(key=lambda m: (m['predicted_s'] if m.get('predicted_s') is not None else UNKNOWN_DURATION_S,
+                                m['vm']))
+    slots = [float(now_s)] * max(1, concurrency)
+    for move in updated:
+        slot = min(range(len(slots)), key=lambda i: slots[i])
+        slots[slot] += (move.get('predicted_s') or UNKNOWN_DURATION_S) * len(slots)
+        move['predicted_safe_at_s'] = round(slots[slot], 2)
+    return updated
+
+
 def vm_to_move(name, entry):
     """A VmToMove from one entry of the wa_vm_profiles fact."""
     profile = entry.get('profile') or {}
@@ -127,6 +156,8 @@ def vm_to_move(name, entry):
         predicted_s=predicted,
         precopy_s=predictions.get('precopy', {}).get('total_s'),
         reason=entry.get('reason'),
+        sent_mib=predictions.get(method, {}).get('sent_mib') if method else None,
+        hypervisor=profile.get('domain_type'),
     )
 
 

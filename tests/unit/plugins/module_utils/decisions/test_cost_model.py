@@ -96,14 +96,6 @@ def test_bad_inputs_are_refused():
         cost_model.predict_hybrid(inputs(dirty_rate_mibps=-1.0))
 
 
-def test_effective_bandwidth_is_the_lower_of_link_and_hypervisor():
-    assert cost_model.effective_bandwidth(1192.0, 286.0) == 286.0
-    assert cost_model.effective_bandwidth(50.0, 286.0) == 50.0
-    assert cost_model.effective_bandwidth(1192.0, None) == 1192.0
-    with pytest.raises(ValueError):
-        cost_model.effective_bandwidth(0, None)
-
-
 def test_as_dict_is_plain_data():
     d = cost_model.as_dict(cost_model.predict_precopy(inputs(dirty_rate_mibps=500.0, wws_mib=500.0)))
     assert d['converges'] is False and d['total_s'] is None and d['method'] == 'precopy'

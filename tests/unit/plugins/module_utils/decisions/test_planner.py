@@ -115,3 +115,26 @@ def test_an_evacuation_plan_request_that_cannot_be_right_is_refused(params, mess
     request.update(params)
     with pytest.raises(BadInput, match=re.escape(message)):
         planner.evacuation_plan(request)
+
+
+def test_replan_re_predicts_with_the_measured_rate_and_puts_the_shortest_first_again():
+    remaining = [{'vm': 'big', 'predicted_s': 2.0, 'predicted_sent_mib': 300.0},
+                 {'vm': 'small', 'predicted_s': 3.0, 'predicted_sent_mib': 100.0},
+                 {'vm': 'unknown', 'predicted_s': 1.0}]
+    measured = {'big': (50.0, 0.5, 'learned'), 'small': (50.0, 0.5, 'learned'), 'unknown': (50.0, 0.5, 'learned')}
+    again = planner.replan(remaining, measured, now_s=10.0)
+    assert [m['vm'] for m in again] == ['unknown', 'small', 'big']
+    small, big = again[1], again[2]
+    assert small['predicted_s'] == 2.5 and big['predicted_s'] == 6.5
+    assert small['rate_source'] == 'learned' and 'rate_source' not in again[0]
+    # Safe-at times count on from now, one after the other.
+    assert [m['predicted_safe_at_s'] for m in again] == [11.0, 13.5, 20.0]
+    # The input is not changed.
+    assert remaining[0]['predicted_s'] == 2.0
+
+
+def test_a_plan_carries_what_each_move_will_send_for_the_replan():
+    entry = {'profile': {'memory_mib': 256, 'vcpus': 1, 'domain_type': 'qemu'}, 'recommended_method': 'postcopy',
+             'predictions': {'postcopy': {'total_s': 2.0, 'sent_mib': 90.0}, 'precopy': {'total_s': 3.0}}}
+    move = planner.plan_evacuation([planner.vm_to_move('a', entry)], [host('hv2')], 'nfs://a')['moves'][0]
+    assert move['predicted_sent_mib'] == 90.0 and move['hypervisor'] == 'qemu'

@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cost model's measured inputs for one migration, and where each came from.
+
+Pure Python, no libvirt, no files.  A prediction needs the rate a migration
+really achieves between two hosts, its fixed cost (before the first byte and
+after the last), the switch-over pause (post-copy: the device state alone) and
+how far pre-copy's pause runs past the limit QEMU is given.  Each comes, first
+found first, from:
+
+1. migrations of this source/destination pair and hypervisor type at this cap
+   (the calibration store's samples);
+2. migrations from this source to any destination (a pair never seen, or a
+   profile taken before a destination is chosen);
+3. for a cap with no migration at it: the uncapped rate learned, bounded by the cap;
+4. the documented default for the hypervisor type (DEFAULTS), bounded by the cap
+   and the link.
+
+The nominal link speed is only ever a bound, never the rate itself.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration
+
+# Defaults for a pair nothing has been learned about.
+# qemu (TCG): measured on the test bed (QEMU 10, libvirt 11.3, 2 cores; docs/profiling_and_cost_model.md):
+#   QEMU's set-up 0.33-0.35 s; one uncapped stream moved 82-161 MiB in 0.6-1.0 s of QEMU's time while the
+#   guests ran (about 150 MiB/s); libvirt's whole job took 2.8-3.1 s whatever the size (the rest is the
+#   destination's finish and the source's confirm); post-copy paused 5-15 ms; pre-copy's pause ran up to
+#   1.36x the limit QEMU was given (1.74x at 20 MiB/s in the benchmark).
+# kvm: one QEMU migration stream moves 1-3 GB/s (no faster however fast the link): 900 MiB/s, the low end;
+#   the fixed costs as measured under TCG (they are libvirt's and QEMU's, not the guest's).
+DEFAULTS = {
+    'qemu': {'rate_mibps': 150.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 15.0, 'overshoot': 1.4},
+    'kvm': {'rate_mibps': 900.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 30.0, 'overshoot': 1.4},
+}
+UNKNOWN_HYPERVISOR = 'kvm'
+# Pre-copy is given a QEMU downtime target this much below the operator's limit at the least.
+MIN_TARGET_MS = 10
+
+Rates = collections.namedtuple('Rates', [
+    'rate_mibps',      # what a migration moves per second
+    'fixed_s',         # before the first byte and after the last
+    'switchover_ms',   # the post-copy switch-over pause (device state)
+    'overshoot',       # pre-copy pause / the limit QEMU was given (>= 1)
+    'sources',         # {input: where it came from}
+])
+
+
+def pair_key(source, destination, hypervisor):
+    """The key of one source/destination pair and hypervisor type ('kvm'; 'qemu' for TCG)."""
+    return '%s|%s|%s' % (source, destination, hypervisor)
+
+
+def _split(samples_by_key, source, destination, hypervisor):
+    """(this pair's samples, the samples from this source to any other destination) for this hypervisor."""
+    pair, others = [], []
+    for key, samples in sorted(samples_by_key.items()):
+        parts = key.split('|')
+        if len(parts) != 3 or parts[0] != source or parts[2] != hypervisor:
+            continue
+        (pair if destination is not None and parts[1] == destination else others).extend(samples)
+    return pair, others
+
+
+def _bounded(rate, cap_mibps, link_mibps):
+    return min([r for r in (rate, cap_mibps, link_mibps) if r and r > 0])
+
+
+def _learn_rate(groups, cap_mibps, default_setup_s):
+    """(rate, fixed or None, source text) from the first group that teaches anything at this cap; None."""
+    for label, samples in groups:
+        where = '%s at %s' % (label, 'cap %d MiB/s' % cap_mibps if cap_mibps else 'no cap')
+        learned = calibration.learn(calibration.at_cap(samples, cap_mibps), default_setup_s)
+        if learned:
+            return (learned['rate_mibps'], learned['fixed_s'], 'learned from %d migration%s of %s (%s)' % (
+                learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']))
+    return None
+
+
+def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0, link_mibps=0):
+    """Rates for a migration from `source` to `destination` (None: not chosen yet) of a `hypervisor` guest.
+
+    `samples_by_key`: the calibration store's samples ({pair_key: [calibration.Sample]});
+    `cap_mibps`: the bandwidth cap it will run with (0: none); `link_mibps`: the link's
+    speed, a bound (0: unknown).
+    """
+    defaults = DEFAULTS.get(hypervisor, DEFAULTS[UNKNOWN_HYPERVISOR])
+    pair, others = _split(samples_by_key or {}, source, destination, hypervisor)
+    groups = [g for g in (('this pair', pair), ('this source to other hosts', others)) if g[1]]
+    sources = {}
+
+    learned = _learn_rate(groups, cap_mibps, defaults['setup_s'])
+    if learned is None and cap_mibps:
+        uncapped = _learn_rate(groups, 0, defaults['setup_s'])
+        if uncapped is not None:
+            learned = (min(uncapped[0], cap_mibps), uncapped[1], uncapped[2] + ', bounded by the %d MiB/s cap'
+                       % cap_mibps)
+    if learned is not None:
+        rate, fixed_s, sources['rate_mibps'] = learned
+    else:
+        rate, fixed_s = defaults['rate_mibps'], None
+        sources['rate_mibps'] = 'default for %s (nothing learned yet)' % hypervisor
+        bound = _bounded(rate, cap_mibps, link_mibps)
+        if bound < rate:
+            sources['rate_mibps'] += ', bounded by the %s' % ('cap' if bound == cap_mibps else 'link')
+            rate = bound
+    rate = _bounded(rate, 0, link_mibps)
+    if fixed_s is None:
+        fixed_s = defaults['fixed_s']
+        sources['fixed_s'] = 'default for %s' % hypervisor
+    else:
+        sources['fixed_s'] = sources['rate_mibps']
+
+    everything = pair + others
+    switch = calibration.switchover_ms(everything)
+    if switch is None:
+        switch = defaults['switchover_ms']
+        sources['switchover_ms'] = 'default for %s' % hypervisor
+    else:
+        sources['switchover_ms'] = 'learned: p90 of %d post-copy switch-overs' % len(
+            [s for s in everything if s.method in calibration.POSTCOPY_METHODS and s.pause_ms is not None])
+    overshoot, pauses = calibration.precopy_overshoot(everything, defaults['overshoot'])
+    if overshoot is None:
+        overshoot = defaults['overshoot']
+        sources['overshoot'] = 'default for %s' % hypervisor
+    else:
+        sources['overshoot'] = 'learned: p90 of %d pre-copy pauses / the limit QEMU was given%s' % (
+            pauses, '' if pauses >= calibration.MIN_PAUSES else ' (the default is the floor until %d)'
+            % calibration.MIN_PAUSES)
+    return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources)
+
+
+def downtime_target_ms(max_downtime_ms, rates):
+    """The downtime limit to give QEMU so that pre-copy's pause stays within the operator's `max_downtime_ms`.
+
+    QEMU's limit is a target from its own rate estimate; the pause runs past it by up to
+    `rates.overshoot`, learned from earlier migrations.
+    """
+    return max(MIN_TARGET_MS, int(max_downtime_ms / rates.overshoot))
+
+
+def as_dict(rates):
+    """Rates as plain data for a result."""
+    return {'rate_mibps': round(rates.rate_mibps, 1), 'fixed_s': round(rates.fixed_s, 3),
+            'switchover_ms': round(rates.switchover_ms, 1), 'overshoot': round(rates.overshoot, 2),
+            'sources': dict(rates.sources)}

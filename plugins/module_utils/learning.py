@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Between a module and the calibration store: the rates a prediction starts
+from (decisions.rates, from the samples the action plugin passed in the
+module's `calibration` option), and the sample a finished migration leaves
+(the action plugin records it on the controller)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import calibration_store
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration, rates
+
+MIB = 1024.0 * 1024.0
+
+
+def samples(params):
+    """{pair_key: [calibration.Sample]} from the module's `calibration` option (None or {} : nothing learned)."""
+    given = params.get('calibration') or {}
+    return dict((key, [calibration_store.from_entry(entry) for entry in entries])
+                for key, entries in (given.get('pairs') or {}).items())
+
+
+def rates_for(params, source_uri, dest_uri, hypervisor, learned=None):
+    """decisions.rates.Rates for a migration from `source_uri` to `dest_uri` (None: not chosen yet).
+
+    `learned`: samples to add to the module's (those of this run, e.g. an evacuation's earlier moves).
+    """
+    known = samples(params)
+    for key, extra in (learned or {}).items():
+        known[key] = known.get(key, []) + list(extra)
+    return rates.migration_rates(known, source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR,
+                                 params.get('bandwidth_mibps') or 0, params.get('link_mibps') or 0)
+
+
+def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_target_ms):
+    """The store entry (with its `key`) a finished migration's result teaches; None when it teaches nothing."""
+    sent = result.get('bytes_transferred')
+    # What the operator waits for: libvirt's whole job, from the migrate call to its return (set-up, transfer,
+    # switch-over, the destination's finish and the source's confirm), not QEMU's transfer time alone.
+    total = result.get('wall_time_s') or result.get('total_time_s')
+    if not sent or not total or result.get('aborted'):
+        return None
+    entry = calibration_store.to_entry(calibration.Sample(
+        sent / MIB, total, result.get('downtime_ms'), cap_mibps or 0, result.get('method_used') or 'precopy',
+        downtime_target_ms, result.get('total_time_s')))
+    entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR)
+    return entry
+
+
+def entry_sample(entry):
+    """(key, calibration.Sample) of an entry from sample_entry."""
+    return entry['key'], calibration_store.from_entry(entry)
