@@ -44,7 +44,11 @@ PROGRESS_FRACTION = 0.95
 # Seconds without a byte sent before the link counts as down.
 DEFAULT_LINK_TIMEOUT_S = 10
 
-Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib'])
+# One look at the job statistics.  The last three are libvirt's memory_bps (bytes/s),
+# memory_dirty_rate (pages/s) and memory_page_size (bytes), None where not known.
+Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib',
+                                               'memory_bps', 'dirty_rate', 'page_size'])
+Progress.__new__.__defaults__ = (None, None, None)
 
 
 def switch_due(method, iteration):
