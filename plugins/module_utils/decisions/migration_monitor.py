@@ -57,6 +57,10 @@ LIVE_MARGIN = policy.DEFAULT_TOLERANCE
 # switch-over and leaves the VM exposed, which is not worth less than a second.
 LIVE_MIN_GAIN_S = 1.0
 UNRECOVERABLE_MARGIN = policy.UNRECOVERABLE_TOLERANCE
+# The re-prediction acts only while the link visibly moves data: more sent in the latest
+# sample than in one this long before.  A stalled TCP stream can leave QEMU's rate at its
+# last value, and post-copy over a dead link would pause the VM on both hosts.
+LIVE_LINK_WINDOW_S = 1.0
 
 # Passes without a new low in pass size before pre-copy counts as stalled.
 DEFAULT_STALL_PASSES = 2
@@ -124,15 +128,25 @@ def link_stalled(history, now_s, link_timeout_s=DEFAULT_LINK_TIMEOUT_S):
     return all(s.processed_mib <= before[-1].processed_mib for s in recent)
 
 
+def link_moving(history, window_s=LIVE_LINK_WINDOW_S):
+    """True when the latest sample shows more sent than the last sample at least `window_s` older."""
+    known = [s for s in history if s.processed_mib is not None]
+    if not known:
+        return False
+    latest = known[-1]
+    before = [s for s in known if s.elapsed_s <= latest.elapsed_s - window_s]
+    return bool(before) and latest.processed_mib > before[-1].processed_mib
+
+
 def live_action(history, max_downtime_ms, postcopy_possible, margin=LIVE_MARGIN, min_gain_s=LIVE_MIN_GAIN_S):
     """The re-prediction's say while pre-copy runs: (SWITCH_TO_POSTCOPY, why) or (None, None).
 
-    Switches when there is enough evidence (live_prediction.from_history) and pre-copy from
-    here is predicted not to converge, or to take longer than post-copy from now by more
-    than `margin` and `min_gain_s`.  Never without post-copy possible: a re-prediction
-    does not abort.
+    Switches when there is enough evidence (live_prediction.from_history), the link moved
+    data in the last LIVE_LINK_WINDOW_S, and pre-copy from here is predicted not to
+    converge, or to take longer than post-copy from now by more than `margin` and
+    `min_gain_s`.  Never without post-copy possible: a re-prediction does not abort.
     """
-    if not postcopy_possible or max_downtime_ms is None:
+    if not postcopy_possible or max_downtime_ms is None or not link_moving(history):
         return None, None
     prediction = live_prediction.from_history(history, max_downtime_ms)
     if prediction is None or not live_prediction.postcopy_sooner(prediction, margin, min_gain_s):
@@ -147,7 +161,8 @@ def hybrid_decision(history, max_downtime_ms, margin=LIVE_MARGIN, min_gain_s=LIV
     Hybrid switches after the pass after which switching finishes soonest; after the first
     full pass, unless pre-copy from here is predicted within `margin` (or `min_gain_s`) of
     switching: then it keeps pre-copying.  Without the evidence for a re-prediction it
-    switches, as it did before it re-predicted.
+    switches, as it did before it re-predicted.  (No link check: the pass-2 event itself
+    says that the link has just carried a whole pass.)
     """
     prediction = live_prediction.from_history(history, max_downtime_ms)
     if prediction is None:

@@ -34,10 +34,13 @@ class FakeDom:
     def __init__(self):
         self.stats = {}
         self.switches = 0
+        self.sent = 0
 
     def set(self, iteration, remaining_mib, rate_mibps=50, dirty_mibps=0):
+        """The statistics of the next poll, a quarter of a second of `rate_mibps` later."""
+        self.sent += int(rate_mibps * MIB / 4)
         self.stats = {'memory_iteration': iteration, 'memory_remaining': int(remaining_mib * MIB),
-                      'data_processed': 0, 'memory_bps': int(rate_mibps * MIB),
+                      'data_processed': self.sent, 'memory_bps': int(rate_mibps * MIB),
                       'memory_dirty_rate': int(dirty_mibps * 256) if iteration > 1 else 0,
                       'memory_page_size': 4096}
 

@@ -177,6 +177,19 @@ def test_a_dead_link_aborts_before_any_re_prediction():
     assert action == monitor.ABORT and 'carried no data' in why
 
 
+def test_no_switch_while_the_link_sends_nothing_even_on_a_stale_rate():
+    # A stalled stream: QEMU's rate and the remainder stay at their last values, nothing is sent.
+    history = live(192, [96], rate=45.0, dirty=52.0)
+    cut = [s for s in history if s.iteration == 1 or s.remaining_mib == 96]
+    last = cut[-1]
+    stalled = cut + [last._replace(elapsed_s=last.elapsed_s + 0.25 * i) for i in range(1, 9)]
+    assert not monitor.link_moving(stalled)
+    assert monitor.live_prediction.from_history(stalled, 300).precopy_s is None
+    assert monitor.live_action(stalled, 300, True) == (None, None)
+    assert monitor.link_moving(history)
+    assert not monitor.link_moving([]) and not monitor.link_moving(history[:3])
+
+
 def test_the_margin_keeps_precopy_that_is_nearly_as_fast():
     # Late in pass 2 (7.5 of 20 MiB left at 50 MiB/s, 24 MiB/s dirtied): pre-copy 0.15 + 0.19 s
     # more, post-copy 0.27 s (what is left and what was dirtied again): more than 5 % longer,
