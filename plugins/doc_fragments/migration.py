@@ -34,7 +34,9 @@ options:
     type: int
     default: 0
   postcopy_allowed:
-    description: Whether post-copy may be used, as the method or as the fallback of a stalled pre-copy.
+    description:
+      - Whether post-copy may be used, as the method or as the fallback of a pre-copy that is re-predicted not to
+        converge or to be slower, or has stalled.
     type: bool
     default: true
   auto_converge:

@@ -5,7 +5,9 @@
 
 The blocking migrate call runs in its own thread; this thread watches the
 migration through libvirt's events (passes, lifecycle, job completed) and job
-statistics, and acts on what migration_monitor decides.
+statistics, and acts on what migration_monitor decides.  Every poll of pre-copy
+re-predicts it from the live statistics (live_prediction.py); the last
+re-prediction is in the result (`live_prediction`), what the runner believed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,11 +20,14 @@ import os
 import threading
 import time
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import migration_monitor
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    live_prediction, migration_monitor)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 MIB = 1024.0 * 1024.0
+# QEMU's downtime limit until one is set.
+QEMU_DEFAULT_DOWNTIME_MS = 300
 
 MigrationOptions = collections.namedtuple('MigrationOptions', [
     'method',                # precopy, postcopy or hybrid
@@ -103,6 +108,11 @@ class MigrationRunner:
         # Set by the event thread when the method's switch is due; acted on at once by the switcher.
         self.switch_requested = threading.Event()
         self.switch_requested_at = None
+        # Why the requested switch is due (None: not decided yet).
+        self.switch_why = None
+        # The downtime limit set, and the last re-prediction of pre-copy from the live statistics.
+        self.downtime_ms = self.policy.initial_downtime_ms
+        self.live_prediction = None
         self.last_progress = None
         self.postcopy_paused_at = None
         self.watch_over = threading.Event()
@@ -153,13 +163,37 @@ class MigrationRunner:
         self._note('postcopy-switch', requested_at_pass=requested_at, iteration=self.iteration, why=why)
         return True
 
+    def _switch_decided(self):
+        """Whether the requested switch goes ahead; a hybrid re-predicts first.
+
+        Hybrid decides when pass 2 begins, from one fresh look at the job statistics (the
+        dirty rate QEMU measured as pass 1 ended is in no earlier sample) and those sampled
+        before; without enough of them it switches.  When it keeps pre-copying, the request
+        is withdrawn and the pre-copy watch (and its re-prediction) takes over.
+        """
+        if self.switch_why is not None:
+            return True
+        decide = getattr(self.policy, 'hybrid_decision', None)
+        if self.options.method == 'hybrid' and decide is not None:
+            self._sample_progress(report=False)
+            switch, why = decide(self.history)
+        else:
+            switch, why = True, '%s switches when pass %d begins' % (self.options.method, self.switch_requested_at)
+        if not switch:
+            self._note('hybrid-keeps-precopy', iteration=self.iteration, why=why)
+            self.switch_requested.clear()
+            return False
+        self.switch_why = why
+        return True
+
     def _switcher(self):
-        """Switch the moment the event thread says the method's pass has begun."""
+        """Switch the moment the event thread says the method's pass has begun (hybrid: if it still should)."""
         while not (self.call_done.is_set() or self.watch_over.is_set()):
             if not self.switch_requested.wait(0.05) or self.switched:
                 continue
-            why = '%s switches when pass %d begins' % (self.options.method, self.switch_requested_at)
-            if not self._switch_to_postcopy(why, self.switch_requested_at):
+            if not self._switch_decided():
+                continue
+            if not self._switch_to_postcopy(self.switch_why, self.switch_requested_at):
                 time.sleep(0.05)
 
     def _set_downtime(self, downtime_ms, why):
@@ -169,6 +203,7 @@ class MigrationRunner:
         except libvirt.libvirtError as err:
             self._note('downtime-limit-retry', error=err.get_error_message())
             return False
+        self.downtime_ms = int(downtime_ms)
         self._note('downtime-limit', ms=int(downtime_ms), why=why)
         return True
 
@@ -180,7 +215,7 @@ class MigrationRunner:
         except libvirt.libvirtError as err:
             self._note('abort-failed', error=err.get_error_message())
 
-    def _sample_progress(self):
+    def _sample_progress(self, report=True):
         try:
             stats = self.dom.jobStats()
         except libvirt.libvirtError:
@@ -190,8 +225,15 @@ class MigrationRunner:
         self.history.append(migration_monitor.Progress(
             self._elapsed(), stats.get('memory_iteration', self.iteration),
             remaining / MIB if remaining is not None else None,
-            processed / MIB if processed is not None else None))
-        self._report_progress(stats)
+            processed / MIB if processed is not None else None,
+            stats.get('memory_bps'), stats.get('memory_dirty_rate'), stats.get('memory_page_size')))
+        if not (self.in_postcopy or self.switched):
+            prediction = live_prediction.from_history(
+                self.history, self.downtime_ms if self.downtime_ms is not None else QEMU_DEFAULT_DOWNTIME_MS)
+            if prediction is not None:
+                self.live_prediction = prediction
+        if report:
+            self._report_progress(stats)
 
     def _watch_postcopy(self):
         """Pause a post-copy whose link is down, so that it can be resumed when the link returns."""
@@ -302,6 +344,7 @@ class MigrationRunner:
             'method_requested': self.options.method,
             'method_used': self._method_used(),
             'switch': self.switched,
+            'live_prediction': live_prediction.as_dict(self.live_prediction),
             'aborted': self.aborted,
             'wall_time_s': self._elapsed(),
             'total_time_s': stats['time_elapsed'] / 1000.0 if 'time_elapsed' in stats else None,

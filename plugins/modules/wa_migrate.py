@@ -17,13 +17,18 @@ description:
   - With O(method=auto) it first profiles the VM (see M(workload_aware.live_migration.wa_vm_facts)) and
     takes the method the cost model predicts fastest within the downtime limit, preferring a less
     exposed one within O(tolerance); or it runs the method given.
-  - Post-copy switches as soon as the migration runs; hybrid switches exactly when the first full
-    pre-copy pass is done (libvirt's migration-iteration event for pass 2), not on a timer. The
-    bandwidth limit applies to both phases.
+  - Post-copy switches as soon as the migration runs. Hybrid decides exactly when the first full
+    pre-copy pass is done (libvirt's migration-iteration event for pass 2), not on a timer. It
+    switches then unless the re-prediction from the live job statistics says pre-copy finishes
+    within 5 % (or 1 s) of switching, in which case it keeps pre-copying. The bandwidth limit
+    applies to both phases.
   - While pre-copy runs, the module watches its progress through libvirt's event loop and job
-    statistics. When it is not converging (no new low in remaining memory for 3 passes) or its
-    pre-copy budget is spent, it switches to post-copy if that is possible, and otherwise aborts,
-    leaving the VM running on the source. Once post-copy runs it never aborts.
+    statistics, and re-predicts it from the measured transfer and dirty rates. Where post-copy
+    is possible it switches to post-copy as soon as pre-copy is predicted not to converge, or
+    post-copy to finish sooner by more than 5 % and 1 s. As a backstop, when remaining memory
+    makes no new low for 2 passes or the pre-copy budget is spent, it switches to post-copy if
+    that is possible, and otherwise aborts, leaving the VM running on the source. Once post-copy
+    runs it never aborts.
   - Refuses, before touching anything and in check mode as in a real run, a name that cannot be a VM's, a
     number outside its documented range, an unknown VM, a VM on both hosts, a O(dest_uri) that does not parse or
     whose host does not resolve, a destination that is the source (by host UUID, or by the address the source's
@@ -141,7 +146,8 @@ reason:
   type: str
   sample: "postcopy: predicted 3.9 s, downtime 5 ms, 3.5 s in post-copy; also possible: precopy 11.1 s, hybrid 6.3 s"
 method_used:
-  description: What actually ran; C(precopy+postcopy) when a stalled pre-copy was switched.
+  description: What actually ran; C(precopy+postcopy) when a pre-copy was switched, C(precopy) when hybrid
+    finished without its switch.
   returned: when a migration ran
   type: str
   sample: postcopy
@@ -149,6 +155,28 @@ switch:
   description: When the switch to post-copy happened (seconds, pass, why), or null.
   returned: when a migration ran
   type: dict
+  sample:
+    t: 2.61
+    pass: 2
+    requested_at_pass: 2
+    why: "re-predicted from live statistics: pre-copy does not converge (dirty 52 MiB/s vs 45 MiB/s sent),
+      post-copy 2.1 s; switching to post-copy"
+live_prediction:
+  description:
+    - The last re-prediction of the pre-copy phase from libvirt's live job statistics, what the runner believed
+      when it last looked (null when it never had enough statistics, e.g. a short first pass).
+    - C(precopy_s) is pre-copy from then on (null - does not converge), C(postcopy_s) switching to post-copy then,
+      C(rate_mibps) the measured transfer rate, C(dirty_mibps) the guest's dirty rate.
+  returned: when a migration ran
+  type: dict
+  sample:
+    precopy_s: null
+    precopy_passes: null
+    postcopy_s: 2.13
+    rate_mibps: 45.0
+    dirty_mibps: 52.0
+    remaining_mib: 96.0
+    pass: 2
 total_time_s:
   description: QEMU's part of the migration (its set-up and the transfer), from the completed-job statistics.
   returned: when a migration ran

@@ -6,12 +6,24 @@
 Pure Python, no libvirt (after Nova's nova/virt/libvirt/migration.py): the
 runner feeds them what it observed and does what they say.
 
-* Post-copy switches as soon as the migration runs (iteration 1); hybrid when
-  the first full pass is done, i.e. when iteration 2 begins.
-* Pre-copy is watched: each pass must send what was dirty when it began, its
-  size.  When the sizes have made no new low (by 5 %) for two passes, or the
-  pre-copy phase has used up its time, the migration is not converging.  Then it switches to post-copy if that is possible, and is
-  otherwise aborted, which leaves the VM running on the source.
+* Post-copy switches as soon as the migration runs (iteration 1).
+* Hybrid (pre-copy passes, then post-copy) decides when the first full pass is
+  done, i.e. when iteration 2 begins (`hybrid_decision`): it switches unless the
+  re-prediction from the live statistics (live_prediction.py) says pre-copy from
+  here finishes within LIVE_MARGIN of switching; then it keeps pre-copying,
+  watched like a pre-copy, and may finish without a switch.  Without statistics
+  to re-predict from it switches, as it always did.
+* Pre-copy is watched.  While post-copy is possible it is re-predicted every
+  poll from the live statistics (`live_action`): once there is enough evidence,
+  it switches to post-copy as soon as pre-copy is predicted not to converge, or
+  post-copy from now to finish sooner by more than LIVE_MARGIN (and
+  LIVE_MIN_GAIN_S).  The backstop, with or without post-copy: each pass must
+  send what was dirty when it began, its size; when the sizes have made no new
+  low (by 5 %) for two passes, or the pre-copy phase has used up its time, the
+  migration is not converging.  Then it switches to post-copy if that is
+  possible, and is otherwise aborted, which leaves the VM running on the source.
+  A re-prediction alone never aborts: without post-copy a pre-copy runs until
+  the backstop says otherwise (auto-converge may still bring it home).
 * A link that carries no data for `link_timeout_s` is down, not slow: pre-copy
   is then aborted (never switched: post-copy over a dead link pauses the VM on
   both hosts), and post-copy is paused so that it can be recovered.
@@ -25,13 +37,30 @@ __metaclass__ = type
 
 import collections
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import live_prediction, policy
+
 SWITCH_TO_POSTCOPY = 'switch-to-postcopy'
 ABORT = 'abort'
 # A third kind of action, for policies that raise the downtime limit as pre-copy stalls.
 SetDowntime = collections.namedtuple('SetDowntime', ['ms'])
 
-# The pass at whose start each method switches to post-copy.
+# The pass at whose start each method takes its switch decision (post-copy: always switch).
 SWITCH_ITERATION = {'postcopy': 1, 'hybrid': 2}
+
+# Pre-copy is kept while post-copy from now would not finish sooner by more than this
+# fraction: the collection's tolerance when it chooses a method (policy.py), a less
+# exposed method within 5 % is kept.  Where a failed post-copy cannot be resumed, the
+# wider UNRECOVERABLE_MARGIN, as policy does.
+LIVE_MARGIN = policy.DEFAULT_TOLERANCE
+# ... and by more than this many seconds: near the end both predictions are small and 5 %
+# of them is within the noise of one 100 ms rate measurement; a switch costs a
+# switch-over and leaves the VM exposed, which is not worth less than a second.
+LIVE_MIN_GAIN_S = 1.0
+UNRECOVERABLE_MARGIN = policy.UNRECOVERABLE_TOLERANCE
+# The re-prediction acts only while the link visibly moves data: more sent in the latest
+# sample than in one this long before.  A stalled TCP stream can leave QEMU's rate at its
+# last value, and post-copy over a dead link would pause the VM on both hosts.
+LIVE_LINK_WINDOW_S = 1.0
 
 # Passes without a new low in pass size before pre-copy counts as stalled.
 DEFAULT_STALL_PASSES = 2
@@ -44,7 +73,11 @@ PROGRESS_FRACTION = 0.95
 # Seconds without a byte sent before the link counts as down.
 DEFAULT_LINK_TIMEOUT_S = 10
 
-Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib'])
+# One look at the job statistics.  The last three are libvirt's memory_bps (bytes/s),
+# memory_dirty_rate (pages/s) and memory_page_size (bytes), None where not known.
+Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib',
+                                               'memory_bps', 'dirty_rate', 'page_size'])
+Progress.__new__.__defaults__ = (None, None, None)
 
 
 def switch_due(method, iteration):
@@ -95,12 +128,65 @@ def link_stalled(history, now_s, link_timeout_s=DEFAULT_LINK_TIMEOUT_S):
     return all(s.processed_mib <= before[-1].processed_mib for s in recent)
 
 
+def link_moving(history, window_s=LIVE_LINK_WINDOW_S):
+    """True when the latest sample shows more sent than the last sample at least `window_s` older."""
+    known = [s for s in history if s.processed_mib is not None]
+    if not known:
+        return False
+    latest = known[-1]
+    before = [s for s in known if s.elapsed_s <= latest.elapsed_s - window_s]
+    return bool(before) and latest.processed_mib > before[-1].processed_mib
+
+
+def live_action(history, max_downtime_ms, postcopy_possible, margin=LIVE_MARGIN, min_gain_s=LIVE_MIN_GAIN_S):
+    """The re-prediction's say while pre-copy runs: (SWITCH_TO_POSTCOPY, why) or (None, None).
+
+    Switches when there is enough evidence (live_prediction.from_history), the link moved
+    data in the last LIVE_LINK_WINDOW_S, and pre-copy from here is predicted not to
+    converge, or to take longer than post-copy from now by more than `margin` and
+    `min_gain_s`.  Never without post-copy possible: a re-prediction does not abort.
+    """
+    if not postcopy_possible or max_downtime_ms is None or not link_moving(history):
+        return None, None
+    prediction = live_prediction.from_history(history, max_downtime_ms)
+    if prediction is None or not live_prediction.postcopy_sooner(prediction, margin, min_gain_s):
+        return None, None
+    return SWITCH_TO_POSTCOPY, ('re-predicted from live statistics: %s; switching to post-copy'
+                                % live_prediction.describe(prediction))
+
+
+def hybrid_decision(history, max_downtime_ms, margin=LIVE_MARGIN, min_gain_s=LIVE_MIN_GAIN_S):
+    """Whether hybrid switches now, as pass 2 begins: (True | False, why).
+
+    Hybrid switches after the pass after which switching finishes soonest; after the first
+    full pass, unless pre-copy from here is predicted within `margin` (or `min_gain_s`) of
+    switching: then it keeps pre-copying.  Without the evidence for a re-prediction it
+    switches, as it did before it re-predicted.  (No link check: the pass-2 event itself
+    says that the link has just carried a whole pass.)
+    """
+    prediction = live_prediction.from_history(history, max_downtime_ms)
+    if prediction is None:
+        return True, 'hybrid switches when pass 2 begins (too little live statistics to re-predict from)'
+    if live_prediction.postcopy_sooner(prediction, margin, min_gain_s):
+        return True, ('hybrid switches when pass 2 begins: re-predicted from live statistics: %s'
+                      % live_prediction.describe(prediction))
+    return False, ('hybrid keeps pre-copying at pass 2: re-predicted from live statistics: %s, within %.0f %% '
+                   '(or %.1f s) of switching' % (live_prediction.describe(prediction), margin * 100, min_gain_s))
+
+
 def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stall_passes=DEFAULT_STALL_PASSES,
-                   link_timeout_s=DEFAULT_LINK_TIMEOUT_S):
-    """What to do about a pre-copy phase: None (keep going), SWITCH_TO_POSTCOPY or ABORT; and why."""
+                   link_timeout_s=DEFAULT_LINK_TIMEOUT_S, max_downtime_ms=None, margin=LIVE_MARGIN):
+    """What to do about a pre-copy phase: None (keep going), SWITCH_TO_POSTCOPY or ABORT; and why.
+
+    In this order: a dead link aborts; the re-prediction (live_action, only with a
+    `max_downtime_ms`) may switch; the budget and the stall rule are the backstop.
+    """
     if link_stalled(history, elapsed_s, link_timeout_s):
         return ABORT, ('the migration link carried no data for %.0f s; aborting (the VM keeps running on the '
                        'source; post-copy over a dead link would pause it on both hosts)' % link_timeout_s)
+    action, why = live_action(history, max_downtime_ms, postcopy_possible, margin)
+    if action is not None:
+        return action, why
     if elapsed_s >= precopy_budget_s:
         why = 'pre-copy used its %.0f s budget' % precopy_budget_s
     elif precopy_stalled(history, stall_passes):
@@ -126,10 +212,17 @@ class CollectionPolicy:
     def __init__(self, options):
         self.options = options
         self.initial_downtime_ms = options.max_downtime_ms
+        # Where a failed post-copy could not be resumed, keep pre-copy within policy's wider tolerance.
+        self.margin = UNRECOVERABLE_MARGIN if options.postcopy_recoverable is False else LIVE_MARGIN
 
     def precopy_action(self, elapsed_s, history):
         return precopy_action(elapsed_s, history, self.options.postcopy_possible, self.options.precopy_budget_s,
-                              link_timeout_s=self.options.link_timeout_s)
+                              link_timeout_s=self.options.link_timeout_s,
+                              max_downtime_ms=self.options.max_downtime_ms, margin=self.margin)
+
+    def hybrid_decision(self, history):
+        """(switch now?, why) when a hybrid migration's pass 2 begins."""
+        return hybrid_decision(history, self.options.max_downtime_ms, self.margin)
 
 
 def precopy_budget(predicted_total_s, first_pass_s, floor_s=10.0):

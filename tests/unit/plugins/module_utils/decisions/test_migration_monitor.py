@@ -102,3 +102,146 @@ def test_a_dead_link_aborts_precopy_even_when_postcopy_is_possible():
     action, why = monitor.precopy_action(12.0, link([0, 5] + [5] * 11), True, 60.0, link_timeout_s=10.0)
     assert action == monitor.ABORT
     assert 'carried no data for 10 s' in why
+
+
+MIB = 1024 * 1024
+
+
+def live(first_pass, later_passes, rate=50.0, dirty=38.0, step=0.25):
+    """Live statistics sampled every `step` s: a first pass of `first_pass` MiB, then passes of these sizes.
+
+    Rates in MiB/s; QEMU reports the dirty rate as 0 until the first pass has ended.
+    """
+    history = []
+    t = 0.0
+    for iteration, size in enumerate([first_pass] + list(later_passes), 1):
+        remaining = float(size)
+        while remaining > 0:
+            history.append(Progress(t, iteration, remaining, t * rate, rate * MIB,
+                                    dirty * 256 if iteration > 1 else 0, 4096))
+            remaining -= rate * step
+            t += step
+    return history
+
+
+def test_a_writer_faster_than_the_link_switches_once_pass_2_is_measured():
+    history = live(192, [96, 96], rate=45.0, dirty=52.0)
+    action, why = monitor.precopy_action(history[-1].elapsed_s, history, True, 60.0, max_downtime_ms=300)
+    assert action == monitor.SWITCH_TO_POSTCOPY
+    assert why.startswith('re-predicted from live statistics: pre-copy does not converge '
+                          '(dirty 52 MiB/s vs 45 MiB/s sent), post-copy ')
+    assert why.endswith('; switching to post-copy')
+
+
+def test_postcopy_much_sooner_than_a_slowly_converging_precopy_switches():
+    # 38 MiB/s dirtied, 45 MiB/s sent: each pass 84 % of the one before, about 9 more passes.
+    history = live(192, [160], rate=45.0, dirty=38.0)
+    action, why = monitor.live_action(history, 300, True)
+    assert action == monitor.SWITCH_TO_POSTCOPY
+    assert '(dirty 38 MiB/s vs 45 MiB/s sent)' in why and 'pre-copy ' in why and ' s more' in why
+
+
+def test_nothing_is_decided_on_the_first_pass_or_on_too_few_samples():
+    # QEMU has not measured the dirty rate yet during pass 1.
+    first_pass = live(192, [], rate=45.0, dirty=52.0)
+    assert monitor.live_action(first_pass, 300, True) == (None, None)
+    # Pass 2 has begun, but only three samples with a rate were ever taken.
+    few = [Progress(0.0, 1, 100.0, 0.0, 45 * MIB, 0, 4096), Progress(1.0, 2, 96.0, 45.0, 45 * MIB, 52 * 256, 4096),
+           Progress(1.25, 2, 90.0, 51.0, 45 * MIB, 52 * 256, 4096)]
+    assert monitor.live_action(few, 300, True) == (None, None)
+
+
+def test_a_converging_precopy_is_kept():
+    # 5 MiB/s dirtied: pass 2 leaves about 2 MiB, well inside 300 ms.
+    history = live(192, [20], rate=50.0, dirty=5.0)
+    assert monitor.live_action(history, 300, True) == (None, None)
+    assert monitor.precopy_action(history[-1].elapsed_s, history, True, 60.0, max_downtime_ms=300) == (None, None)
+
+
+def test_without_postcopy_a_non_converging_prediction_does_not_abort():
+    history = live(192, [96], rate=45.0, dirty=52.0)
+    assert monitor.live_action(history, 300, False) == (None, None)
+    assert monitor.precopy_action(history[-1].elapsed_s, history, False, 60.0, max_downtime_ms=300) == (None, None)
+    # The backstop still applies.
+    action, _why = monitor.precopy_action(61.0, history, False, 60.0, max_downtime_ms=300)
+    assert action == monitor.ABORT
+
+
+def test_a_dead_link_aborts_before_any_re_prediction():
+    history = live(192, [96], rate=45.0, dirty=52.0)
+    last = history[-1]
+    # Nothing more sent for 10 s.
+    history += [last._replace(elapsed_s=last.elapsed_s + t) for t in range(1, 12)]
+    action, why = monitor.precopy_action(last.elapsed_s + 11, history, True, 600.0, link_timeout_s=10.0,
+                                         max_downtime_ms=300)
+    assert action == monitor.ABORT and 'carried no data' in why
+
+
+def test_no_switch_while_the_link_sends_nothing_even_on_a_stale_rate():
+    # A stalled stream: QEMU's rate and the remainder stay at their last values, nothing is sent.
+    history = live(192, [96], rate=45.0, dirty=52.0)
+    cut = [s for s in history if s.iteration == 1 or s.remaining_mib == 96]
+    last = cut[-1]
+    stalled = cut + [last._replace(elapsed_s=last.elapsed_s + 0.25 * i) for i in range(1, 9)]
+    assert not monitor.link_moving(stalled)
+    assert monitor.live_prediction.from_history(stalled, 300).precopy_s is None
+    assert monitor.live_action(stalled, 300, True) == (None, None)
+    assert monitor.link_moving(history)
+    assert not monitor.link_moving([]) and not monitor.link_moving(history[:3])
+
+
+def test_the_margin_keeps_precopy_that_is_nearly_as_fast():
+    # Late in pass 2 (7.5 of 20 MiB left at 50 MiB/s, 24 MiB/s dirtied): pre-copy 0.15 + 0.19 s
+    # more, post-copy 0.27 s (what is left and what was dirtied again): more than 5 % longer,
+    # but not by a second.
+    history = live(192, [20], rate=50.0, dirty=24.0)
+    assert monitor.live_action(history, 300, True) == (None, None)
+    assert monitor.live_action(history, 300, True, min_gain_s=0.0)[0] == monitor.SWITCH_TO_POSTCOPY
+    assert monitor.live_action(history, 300, True, margin=1.0, min_gain_s=0.0) == (None, None)
+
+
+def test_hybrid_switches_at_pass_2_without_statistics_as_before():
+    switch, why = monitor.hybrid_decision([], 300)
+    assert switch and why == 'hybrid switches when pass 2 begins (too little live statistics to re-predict from)'
+    assert monitor.hybrid_decision(passes(160, 80), 300)[0]
+
+
+def test_hybrid_switches_at_pass_2_for_a_writer():
+    # The sample taken as pass 2 begins: 96 MiB dirtied during the first pass.
+    history = [s for s in live(192, [96], rate=50.0, dirty=40.0) if s.iteration == 1 or s.remaining_mib == 96]
+    switch, why = monitor.hybrid_decision(history, 300)
+    assert switch
+    assert why.startswith('hybrid switches when pass 2 begins: re-predicted from live statistics: pre-copy ')
+
+
+def test_hybrid_keeps_precopying_when_precopy_converges_within_the_margin():
+    # An idle guest: pass 2 has 2 MiB to send, nothing is dirtied.
+    history = live(192, [2], rate=50.0, dirty=0.0)
+    switch, why = monitor.hybrid_decision(history, 300)
+    assert not switch
+    assert why.startswith('hybrid keeps pre-copying at pass 2: re-predicted from live statistics: pre-copy 0.0 s more')
+    assert 'within 5 % (or 1.0 s) of switching' in why
+
+
+class Options:
+    max_downtime_ms = 300
+    postcopy_possible = True
+    precopy_budget_s = 60.0
+    link_timeout_s = 10.0
+    postcopy_recoverable = None
+
+
+def test_collection_policy_re_predicts_with_the_wider_margin_where_postcopy_cannot_be_resumed():
+    # Pass 2 of 200 MiB has just begun, 12 MiB/s dirtied at 50 MiB/s: post-copy 4.0 s,
+    # pre-copy 4.0 + 0.96 + 0.23 s: 30 % longer.
+    history = [s for s in live(400, [200], rate=50.0, dirty=12.0) if s.iteration == 1 or s.remaining_mib == 200]
+    prediction = monitor.live_prediction.from_history(history, 300)
+    assert prediction.postcopy_s == 4.0 and prediction.precopy_s - 4.0 > 1.0 and prediction.precopy_s < 1.5 * 4.0
+    assert monitor.CollectionPolicy(Options()).precopy_action(history[-1].elapsed_s, history)[0] == \
+        monitor.SWITCH_TO_POSTCOPY
+    unrecoverable = Options()
+    unrecoverable.postcopy_recoverable = False
+    policy = monitor.CollectionPolicy(unrecoverable)
+    assert policy.margin == 0.5
+    assert policy.precopy_action(history[-1].elapsed_s, history) == (None, None)
+    assert policy.hybrid_decision(history)[0] is False
