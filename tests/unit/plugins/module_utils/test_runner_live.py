@@ -12,6 +12,7 @@ MIB = 1024 * 1024
 
 def options(**overrides):
     values = dict(method='precopy', dest_uri='qemu+tcp://127.0.2.1/system', bandwidth_mibps=50, max_downtime_ms=300,
+                  downtime_limit_ms=300,
                   precopy_budget_s=60, time_budget_s=900, postcopy_possible=True, auto_converge=False,
                   compression=False, parallel_connections=0, tls=False, persistent=True,
                   progress_file=None, stop_file=None, link_timeout_s=10, recovery_budget_s=120,
