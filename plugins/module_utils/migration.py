@@ -22,7 +22,7 @@ class NoMethod(WaError):
 
 
 def plan_method(source, dom, method, profile_window_s, rates, max_downtime_ms, postcopy_possible,
-                tolerance=policy.DEFAULT_TOLERANCE, postcopy_recoverable=True):
+                tolerance=policy.DEFAULT_TOLERANCE, postcopy_recoverable=True, auto_converge=False):
     """(method, reason, profile, assessment) before a migration; profile and assessment may be None.
 
     `rates`: decisions.rates.Rates for this pair (learning.rates_for).
@@ -40,7 +40,7 @@ def plan_method(source, dom, method, profile_window_s, rates, max_downtime_ms, p
                            dict(profile=profile))
         return method, 'method %s given; profile incomplete' % method, profile, None
     assessed = assessment.assess(profile, rates, max_downtime_ms, policy.allowed_methods(postcopy_possible),
-                                 tolerance, postcopy_recoverable=postcopy_recoverable)
+                                 tolerance, postcopy_recoverable=postcopy_recoverable, auto_converge=auto_converge)
     if method == 'auto':
         if assessed['recommended_method'] is None:
             raise NoMethod('%s: %s' % (dom.name(), assessed['reason']),
@@ -96,7 +96,7 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
         method=method, dest_uri=dest_uri, bandwidth_mibps=bandwidth_mibps,
         max_downtime_ms=downtime_target_ms or max_downtime_ms, downtime_limit_ms=max_downtime_ms,
         precopy_budget_s=budget, time_budget_s=time_budget_s, postcopy_possible=postcopy_possible,
-        auto_converge=auto_converge == 'always' or (auto_converge == 'auto' and not postcopy_possible),
+        auto_converge=assessment.auto_converge_on(auto_converge, postcopy_possible),
         compression=compression, parallel_connections=parallel_connections, tls=tls, persistent=True,
         progress_file=progress_file, stop_file=stop_file, link_timeout_s=link_timeout_s,
         recovery_budget_s=recovery_budget_s, postcopy_recoverable=postcopy_recoverable)

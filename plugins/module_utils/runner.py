@@ -226,7 +226,8 @@ class MigrationRunner:
             self._elapsed(), stats.get('memory_iteration', self.iteration),
             remaining / MIB if remaining is not None else None,
             processed / MIB if processed is not None else None,
-            stats.get('memory_bps'), stats.get('memory_dirty_rate'), stats.get('memory_page_size')))
+            stats.get('memory_bps'), stats.get('memory_dirty_rate'), stats.get('memory_page_size'),
+            stats.get('auto_converge_throttle')))
         if not (self.in_postcopy or self.switched):
             prediction = live_prediction.from_history(
                 self.history, self.downtime_ms if self.downtime_ms is not None else QEMU_DEFAULT_DOWNTIME_MS)

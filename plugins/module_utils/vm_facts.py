@@ -32,8 +32,9 @@ def gather(params):
             try:
                 # No destination is chosen yet: what this source's migrations to any host taught.
                 rates = learning.rates_for(params, params['uri'], None, profile.get('domain_type'))
-                entry.update(assessment.assess(profile, rates, params['max_downtime_ms'], allowed,
-                                               params['tolerance'], params['thresholds']))
+                entry.update(assessment.assess(
+                    profile, rates, params['max_downtime_ms'], allowed, params['tolerance'], params['thresholds'],
+                    auto_converge=assessment.auto_converge_on('auto', 'postcopy' in allowed)))
             except ValueError as err:
                 raise BadInput('cannot assess %s: %s' % (name, err))
         else:

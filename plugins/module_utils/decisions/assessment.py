@@ -29,18 +29,26 @@ def migration_inputs(profile, bandwidth_mibps, max_downtime_ms):
     )
 
 
+def auto_converge_on(setting, postcopy_possible):
+    """Whether a pre-copy runs with QEMU's auto-converge: 'always', or 'auto' where post-copy cannot be its fallback."""
+    return setting == 'always' or (setting == 'auto' and not postcopy_possible)
+
+
 def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DEFAULT_TOLERANCE,
-           thresholds=None, postcopy_recoverable=True):
+           thresholds=None, postcopy_recoverable=True, auto_converge=False):
     """Class, predictions and recommendation for one complete profile (see policy.choose).
 
     `rates`: decisions.rates.Rates, the measured inputs and where each came from.  Pre-copy
     is predicted against the downtime target QEMU will be given (the operator's limit over
     the learned overshoot), and its pause is predicted as that model's pause times the
-    overshoot; post-copy and hybrid pause for the learned switch-over.
+    overshoot; post-copy and hybrid pause for the learned switch-over.  With `auto_converge`
+    pre-copy is predicted throttled (cost_model.predict_precopy): a writer faster than the link
+    then converges, at the price of its vCPUs' time.
     """
     target_ms = rates_mod.downtime_target_ms(max_downtime_ms, rates)
     inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
-    predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms)
+    predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms,
+                                         auto_converge=auto_converge)
     precopy = predictions['precopy']
     if precopy.converges:
         predictions['precopy'] = precopy._replace(downtime_ms=precopy.downtime_ms * rates.overshoot)
@@ -56,5 +64,7 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
     except policy.NoSafeMethod as err:
         method, reason = None, str(err)
     result['recommended_method'] = method
+    if method == 'precopy' and auto_converge and predictions['precopy'].slowdown > 0:
+        reason += '; auto-converge throttles the guest %.0f %% on average' % (predictions['precopy'].slowdown * 100)
     result['reason'] = reason + '; rate %.0f MiB/s (%s)' % (rates.rate_mibps, rates.sources['rate_mibps'])
     return result

@@ -44,8 +44,14 @@ DEFAULT_SETUP_S = 0.34
 DEFAULT_SWITCHOVER_MS = 5.0
 DEFAULT_FAULT_LATENCY_MS = 0.1
 # QEMU has no round limit; past this many rounds pre-copy is not converging
-# in any useful sense.
+# in any useful sense (twice as many with auto-converge, which needs passes to act).
 DEFAULT_MAX_ROUNDS = 30
+# QEMU's auto-converge defaults (throttle-trigger-threshold 50 %, cpu-throttle-initial 20 %,
+# cpu-throttle-increment 10 %, at most 99 %).
+THROTTLE_TRIGGER = 0.5
+THROTTLE_INITIAL = 0.2
+THROTTLE_INCREMENT = 0.1
+THROTTLE_MAX = 0.99
 
 MigrationInputs = collections.namedtuple('MigrationInputs', [
     'transfer_mib',        # non-zero memory that must cross the link
@@ -65,7 +71,8 @@ Prediction = collections.namedtuple('Prediction', [
     'precopy_rounds',      # passes over memory before the switch or the stop
     'exposure_s',          # time running on the destination with memory on the source
     'faulted_mib',         # memory the guest must fault in over the link
-    'slowdown',            # fraction of the exposure the guest spends waiting on faults
+    'slowdown',            # post-copy: fraction of the exposure spent waiting on faults; pre-copy with
+                           # auto-converge: the mean throttle of the guest's vCPUs over the migration
 ])
 
 
@@ -94,8 +101,23 @@ def _postcopy_faults(inputs, remaining_mib, exposure_s, fault_latency_ms):
     return faulted, min(1.0, stalled_s / exposure_s)
 
 
+def next_throttle(throttle, high_passes):
+    """QEMU's auto-converge after a pass that dirtied more than half what it sent: (throttle, high passes).
+
+    Every second such pass it throttles the vCPUs, first by THROTTLE_INITIAL, then by
+    THROTTLE_INCREMENT more, up to THROTTLE_MAX (QEMU's cpu-throttle-* defaults).
+    """
+    high_passes += 1
+    if high_passes < 2:
+        return throttle, high_passes
+    throttle = THROTTLE_INITIAL if throttle == 0 else min(THROTTLE_MAX, throttle + THROTTLE_INCREMENT)
+    return throttle, 0
+
+
 def predict_precopy(inputs, setup_s=DEFAULT_SETUP_S, switchover_ms=DEFAULT_SWITCHOVER_MS,
-                    max_rounds=DEFAULT_MAX_ROUNDS):
+                    max_rounds=DEFAULT_MAX_ROUNDS, auto_converge=False):
+    """Pre-copy; with `auto_converge` QEMU throttles the guest's vCPUs as passes fail to shrink, which
+    cuts its dirty rate by the throttle: `slowdown` is then the mean throttle over the migration."""
     _check(inputs)
     bandwidth = inputs.bandwidth_mibps
     downtime_s = inputs.max_downtime_ms / 1000.0
@@ -103,17 +125,25 @@ def predict_precopy(inputs, setup_s=DEFAULT_SETUP_S, switchover_ms=DEFAULT_SWITC
     sent = 0.0
     remaining = inputs.transfer_mib
     rounds = 0
-    while rounds < max_rounds:
+    throttle, high_passes, throttled_s = 0.0, 0, 0.0
+    limit = max_rounds * 2 if auto_converge else max_rounds
+    while rounds < limit:
         # Stop-and-copy: what is left, and the device state, go while the guest is paused.
         pause = switchover_ms / 1000.0 + remaining / bandwidth
         if pause <= downtime_s:
             sent += remaining
-            return Prediction('precopy', True, elapsed + pause, pause * 1000.0, sent, rounds, 0.0, 0.0, 0.0)
+            total = elapsed + pause
+            return Prediction('precopy', True, total, pause * 1000.0, sent, rounds, 0.0, 0.0,
+                              throttled_s / total if total > 0 else 0.0)
         round_s = remaining / bandwidth
         elapsed += round_s
         sent += remaining
         rounds += 1
-        remaining = min(inputs.wws_mib, inputs.dirty_rate_mibps * round_s)
+        throttled_s += throttle * round_s
+        dirtied = min(inputs.wws_mib, inputs.dirty_rate_mibps * (1.0 - throttle) * round_s)
+        if auto_converge and dirtied > THROTTLE_TRIGGER * remaining:
+            throttle, high_passes = next_throttle(throttle, high_passes)
+        remaining = dirtied
     return Prediction('precopy', False, None, None, None, rounds, 0.0, 0.0, 0.0)
 
 
@@ -145,7 +175,7 @@ def predict_all(inputs, **overheads):
     fault_latency_ms = overheads.get('fault_latency_ms', DEFAULT_FAULT_LATENCY_MS)
     max_rounds = overheads.get('max_rounds', DEFAULT_MAX_ROUNDS)
     return {
-        'precopy': predict_precopy(inputs, setup_s, switchover_ms, max_rounds),
+        'precopy': predict_precopy(inputs, setup_s, switchover_ms, max_rounds, overheads.get('auto_converge', False)),
         'hybrid': predict_hybrid(inputs, setup_s, switchover_ms, fault_latency_ms),
         'postcopy': predict_postcopy(inputs, setup_s, switchover_ms, fault_latency_ms),
     }

@@ -73,11 +73,24 @@ PROGRESS_FRACTION = 0.95
 # Seconds without a byte sent before the link counts as down.
 DEFAULT_LINK_TIMEOUT_S = 10
 
-# One look at the job statistics.  The last three are libvirt's memory_bps (bytes/s),
-# memory_dirty_rate (pages/s) and memory_page_size (bytes), None where not known.
+# One look at the job statistics.  The last four are libvirt's memory_bps (bytes/s),
+# memory_dirty_rate (pages/s), memory_page_size (bytes) and auto_converge_throttle (%),
+# None where not known.
 Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib',
-                                               'memory_bps', 'dirty_rate', 'page_size'])
-Progress.__new__.__defaults__ = (None, None, None)
+                                               'memory_bps', 'dirty_rate', 'page_size', 'throttle'])
+Progress.__new__.__defaults__ = (None, None, None, None)
+
+# QEMU's auto-converge throttles vCPUs up to 99 %: until then a pre-copy that has stopped shrinking
+# is still being made to converge.
+MAX_THROTTLE_PERCENT = 99
+
+
+def throttling_up(history):
+    """The auto-converge throttle (%) while it can still rise (None: not throttling or at its maximum)."""
+    known = [s.throttle for s in history if s.throttle is not None]
+    if not known or known[-1] >= MAX_THROTTLE_PERCENT:
+        return None
+    return known[-1]
 
 
 def switch_due(method, iteration):
@@ -175,11 +188,14 @@ def hybrid_decision(history, max_downtime_ms, margin=LIVE_MARGIN, min_gain_s=LIV
 
 
 def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stall_passes=DEFAULT_STALL_PASSES,
-                   link_timeout_s=DEFAULT_LINK_TIMEOUT_S, max_downtime_ms=None, margin=LIVE_MARGIN):
+                   link_timeout_s=DEFAULT_LINK_TIMEOUT_S, max_downtime_ms=None, margin=LIVE_MARGIN,
+                   auto_converge=False):
     """What to do about a pre-copy phase: None (keep going), SWITCH_TO_POSTCOPY or ABORT; and why.
 
     In this order: a dead link aborts; the re-prediction (live_action, only with a
-    `max_downtime_ms`) may switch; the budget and the stall rule are the backstop.
+    `max_downtime_ms`) may switch; the budget and the stall rule are the backstop.  Without
+    post-copy and with `auto_converge`, a stall is not the end while QEMU can still raise
+    the guest's throttle (it starts after a few passes): only the budget ends it then.
     """
     if link_stalled(history, elapsed_s, link_timeout_s):
         return ABORT, ('the migration link carried no data for %.0f s; aborting (the VM keeps running on the '
@@ -190,6 +206,9 @@ def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stal
     if elapsed_s >= precopy_budget_s:
         why = 'pre-copy used its %.0f s budget' % precopy_budget_s
     elif precopy_stalled(history, stall_passes):
+        if auto_converge and not postcopy_possible and (throttling_up(history) is not None or not any(
+                s.throttle for s in history if s.throttle is not None)):
+            return None, None
         why = 'pre-copy is not converging: passes stopped shrinking (%d without a new low)' % stall_passes
     else:
         return None, None
@@ -218,7 +237,8 @@ class CollectionPolicy:
     def precopy_action(self, elapsed_s, history):
         return precopy_action(elapsed_s, history, self.options.postcopy_possible, self.options.precopy_budget_s,
                               link_timeout_s=self.options.link_timeout_s,
-                              max_downtime_ms=self.options.max_downtime_ms, margin=self.margin)
+                              max_downtime_ms=self.options.max_downtime_ms, margin=self.margin,
+                              auto_converge=self.options.auto_converge)
 
     def hybrid_decision(self, history):
         """(switch now?, why) when a hybrid migration's pass 2 begins."""

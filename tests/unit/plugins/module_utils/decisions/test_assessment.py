@@ -56,3 +56,15 @@ def test_no_safe_method_is_reported_not_raised():
     result = assessment.assess(hot, at(50.0), 300, ['precopy'])
     assert result['recommended_method'] is None
     assert 'does not converge' in result['reason']
+
+
+def test_without_postcopy_a_writer_above_the_link_is_moved_by_a_throttled_precopy_not_left_behind():
+    above = dict(WRITER, dirty_rate_mibps=80.0, wws_mib=96.0)
+    assert assessment.assess(above, at(50.0), 300, ['precopy'])['recommended_method'] is None
+    assert assessment.auto_converge_on('auto', postcopy_possible=False)
+    assert not assessment.auto_converge_on('auto', postcopy_possible=True)
+    assert assessment.auto_converge_on('always', True) and not assessment.auto_converge_on('never', False)
+    result = assessment.assess(above, at(50.0), 300, ['precopy'], auto_converge=True)
+    assert result['recommended_method'] == 'precopy'
+    assert 'auto-converge throttles the guest' in result['reason']
+    assert result['predictions']['precopy']['slowdown'] > 0

@@ -135,3 +135,23 @@ def test_postcopy_never_sends_more_than_hybrid_nor_hybrid_more_than_two_passes(t
     case = inputs(transfer_mib=transfer, wws_mib=wws, dirty_rate_mibps=dirty, bandwidth_mibps=bandwidth)
     predictions = cost_model.predict_all(case)
     assert predictions['postcopy'].sent_mib <= predictions['hybrid'].sent_mib <= 2 * transfer + 1e-9
+
+
+def test_auto_converge_makes_a_writer_faster_than_the_link_converge_at_the_cost_of_its_cpu():
+    writer = inputs(dirty_rate_mibps=80.0, wws_mib=96.0, bandwidth_mibps=50.0, transfer_mib=160.0)
+    plain = cost_model.predict_precopy(writer)
+    assert not plain.converges
+    throttled = cost_model.predict_precopy(writer, auto_converge=True)
+    assert throttled.converges and throttled.downtime_ms <= writer.max_downtime_ms
+    assert 0.2 <= throttled.slowdown < 1.0
+    assert throttled.precopy_rounds > 2
+    # A guest that pre-copy moves anyway is never throttled.
+    idle = inputs(dirty_rate_mibps=0.0, wws_mib=0.0)
+    assert cost_model.predict_precopy(idle, auto_converge=True) == cost_model.predict_precopy(idle)
+
+
+def test_qemus_throttle_steps():
+    assert cost_model.next_throttle(0.0, 0) == (0.0, 1)
+    assert cost_model.next_throttle(0.0, 1) == (0.2, 0)
+    assert cost_model.next_throttle(0.2, 1) == (pytest.approx(0.3), 0)
+    assert cost_model.next_throttle(0.95, 1) == (0.99, 0)

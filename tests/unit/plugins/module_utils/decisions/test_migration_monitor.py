@@ -229,6 +229,7 @@ class Options:
     precopy_budget_s = 60.0
     link_timeout_s = 10.0
     postcopy_recoverable = None
+    auto_converge = False
 
 
 def test_collection_policy_re_predicts_with_the_wider_margin_where_postcopy_cannot_be_resumed():
@@ -245,3 +246,24 @@ def test_collection_policy_re_predicts_with_the_wider_margin_where_postcopy_cann
     assert policy.margin == 0.5
     assert policy.precopy_action(history[-1].elapsed_s, history) == (None, None)
     assert policy.hybrid_decision(history)[0] is False
+
+
+def stalled_with_throttle(throttle):
+    """Four passes stuck at 96 MiB, the last sample carrying QEMU's auto-converge throttle (%)."""
+    history = passes(300, 96, 96, 96, 96)
+    last = history[-1]
+    return history[:-1] + [last._replace(throttle=throttle)]
+
+
+def test_without_postcopy_a_stall_waits_while_auto_converge_can_still_raise_the_throttle():
+    for throttle in (None, 0, 20, 90):
+        action, _why = monitor.precopy_action(9.0, stalled_with_throttle(throttle), False, 60.0, auto_converge=True)
+        assert action is None, throttle
+    # At the throttle's maximum, the stall is final.
+    action, why = monitor.precopy_action(9.0, stalled_with_throttle(99), False, 60.0, auto_converge=True)
+    assert action == monitor.ABORT and 'not converging' in why
+    # Without auto-converge, as before.
+    assert monitor.precopy_action(9.0, stalled_with_throttle(20), False, 60.0)[0] == monitor.ABORT
+    # The budget still ends it.
+    action, why = monitor.precopy_action(61.0, stalled_with_throttle(20), False, 60.0, auto_converge=True)
+    assert action == monitor.ABORT and 'budget' in why
