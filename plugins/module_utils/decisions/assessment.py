@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     classifier, cost_model, policy, rates as rates_mod)
 
@@ -46,25 +48,59 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
     then converges, at the price of its vCPUs' time.
     """
     target_ms = rates_mod.downtime_target_ms(max_downtime_ms, rates)
-    inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
-    predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms,
-                                         auto_converge=auto_converge)
-    precopy = predictions['precopy']
-    if precopy.converges:
-        predictions['precopy'] = precopy._replace(downtime_ms=precopy.downtime_ms * rates.overshoot)
+    predictions = _predict(profile, rates, target_ms, auto_converge)
     result = {
         'bandwidth_mibps': rates.rate_mibps,
         'inputs': dict(rates_mod.as_dict(rates), downtime_limit_ms=max_downtime_ms, downtime_target_ms=target_ms),
         'classification': classifier.classify(profile, rates.rate_mibps, thresholds),
         'predictions': dict((method, cost_model.as_dict(p)) for method, p in predictions.items()),
     }
-    try:
-        method, reason = policy.choose(predictions, max_downtime_ms, allowed_methods, tolerance,
-                                       postcopy_recoverable)
-    except policy.NoSafeMethod as err:
-        method, reason = None, str(err)
+    method, reason = _choose(predictions, max_downtime_ms, allowed_methods, tolerance, postcopy_recoverable)
+
+    # Page sampling looks at few pages: where the choice flips inside the dirty rate's spread,
+    # take the choice at its high end, the side where a pre-copy that could not converge is not chosen.
+    interval = dirty_rate_interval(profile.get('dirty_rate_samples'))
+    if interval is not None:
+        result['inputs']['dirty_rate_interval_mibps'] = [round(interval[0], 1), round(interval[1], 1)]
+        high = _predict(dict(profile, dirty_rate_mibps=interval[1]), rates, target_ms, auto_converge)
+        method_high, reason_high = _choose(high, max_downtime_ms, allowed_methods, tolerance, postcopy_recoverable)
+        if method_high != method:
+            reason = ('%s; the choice flips within the dirty rate\'s spread (%.1f-%.1f MiB/s measured): %s at its '
+                      'mean, so taking the choice at its high end' % (reason_high, interval[0], interval[1],
+                                                                      method or 'no method'))
+            method = method_high
+            predictions = high
     result['recommended_method'] = method
     if method == 'precopy' and auto_converge and predictions['precopy'].slowdown > 0:
         reason += '; auto-converge throttles the guest %.0f %% on average' % (predictions['precopy'].slowdown * 100)
     result['reason'] = reason + '; rate %.0f MiB/s (%s)' % (rates.rate_mibps, rates.sources['rate_mibps'])
     return result
+
+
+def _predict(profile, rates, target_ms, auto_converge):
+    inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
+    predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms,
+                                         auto_converge=auto_converge)
+    precopy = predictions['precopy']
+    if precopy.converges:
+        predictions['precopy'] = precopy._replace(downtime_ms=precopy.downtime_ms * rates.overshoot)
+    return predictions
+
+
+def _choose(predictions, max_downtime_ms, allowed_methods, tolerance, postcopy_recoverable):
+    try:
+        return policy.choose(predictions, max_downtime_ms, allowed_methods, tolerance, postcopy_recoverable)
+    except policy.NoSafeMethod as err:
+        return None, str(err)
+
+
+def dirty_rate_interval(samples):
+    """(low, high) MiB/s: the mean dirty rate of one-second samples, plus and minus two standard errors
+    (about 95 %); None for fewer than two samples."""
+    samples = [float(s) for s in samples or []]
+    if len(samples) < 2:
+        return None
+    mean = sum(samples) / len(samples)
+    variance = sum((s - mean) ** 2 for s in samples) / (len(samples) - 1)
+    error = 2.0 * math.sqrt(variance / len(samples))
+    return max(0.0, mean - error), mean + error

@@ -68,3 +68,21 @@ def test_without_postcopy_a_writer_above_the_link_is_moved_by_a_throttled_precop
     assert result['recommended_method'] == 'precopy'
     assert 'auto-converge throttles the guest' in result['reason']
     assert result['predictions']['precopy']['slowdown'] > 0
+
+
+def test_the_dirty_rate_carries_its_spread():
+    assert assessment.dirty_rate_interval([]) is None and assessment.dirty_rate_interval([40.0]) is None
+    low, high = assessment.dirty_rate_interval([30.0, 50.0, 40.0, 40.0])
+    assert low < 40.0 < high and high - 40.0 == pytest.approx(40.0 - low)
+    assert assessment.dirty_rate_interval([0.0, 0.0, 3.0])[0] == 0.0
+
+
+def test_where_the_choice_flips_within_the_spread_the_high_end_decides_and_says_so():
+    # 44 MiB/s on a 50 MiB/s link: pre-copy converges at the mean; at the high end it does not.
+    near = dict(WRITER, dirty_rate_mibps=44.0, wws_mib=124.3, dirty_rate_samples=[30.0, 58.0, 44.0, 30.0, 58.0])
+    steady = dict(near, dirty_rate_samples=[44.0, 44.0, 44.0, 44.0])
+    assert assessment.assess(steady, at(50.0), 300, ['precopy'])['recommended_method'] == 'precopy'
+    result = assessment.assess(near, at(50.0), 300, ['precopy'])
+    assert result['recommended_method'] is None
+    assert 'flips within the dirty rate\'s spread' in result['reason']
+    assert result['inputs']['dirty_rate_interval_mibps'][1] > 50.0
