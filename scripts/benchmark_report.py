@@ -85,8 +85,8 @@ def predicted_vs_measured(runs, path):
     fig, axis = plt.subplots(figsize=(6, 6))
     top = 1.0
     for method in evaluation.OWN_METHODS + (evaluation.AUTO,):
-        points = [(r['predicted_total_s'], r['total_s']) for r in runs
-                  if r['method'] == method and r['success'] and r['predicted_total_s'] and r['total_s']]
+        points = [(r['predicted_total_s'], evaluation.measured_s(r)) for r in runs
+                  if r['method'] == method and r['success'] and r['predicted_total_s'] and evaluation.measured_s(r)]
         if points:
             axis.scatter([p for p, _m in points], [m for _p, m in points], s=18, label=method,
                          color=COLOURS[method], marker='o' if method != evaluation.AUTO else 'x')
@@ -158,6 +158,35 @@ def targets_table(summary):
     return lines
 
 
+def bandwidth_lines(runs, summary):
+    """Per bandwidth: auto's model error (against libvirt's whole job), downtime breaches per method, auto
+    against the best fixed method, and where auto's rates came from."""
+    lines = ['| bandwidth | auto model error median / max | auto within 5 % of best (cells) | '
+             'downtime over the limit (runs / finished runs with a limit recorded) | auto rates from |',
+             '|---|---|---|---|---|']
+    for bandwidth in sorted(set(r['bandwidth_mibps'] for r in runs)):
+        mine = [r for r in runs if r['bandwidth_mibps'] == bandwidth]
+        errors = evaluation.model_errors(mine)
+        cells = [c for c in summary if c['bandwidth_mibps'] == bandwidth and c['auto_within_target'] is not None]
+        finished = {}
+        for run in mine:
+            if run['success'] and run.get('max_downtime_ms') and run['downtime_ms'] is not None:
+                finished[run['method']] = finished.get(run['method'], 0) + 1
+        breaches = evaluation.downtime_breaches(mine)
+        sources = {}
+        for run in mine:
+            if run['method'] == evaluation.AUTO and run.get('rate_source'):
+                kind = run['rate_source'].split(' (')[0].split(' from ')[0]
+                sources[kind] = sources.get(kind, 0) + 1
+        lines.append('| %s | %s / %s | %d of %d | %s | %s |' % (
+            '%d MiB/s' % bandwidth if bandwidth else 'uncapped',
+            fmt(percent(evaluation.median(errors)), 0, ' %'), fmt(percent(max(errors) if errors else None), 0, ' %'),
+            sum(1 for c in cells if c['auto_within_target']), len(cells),
+            ', '.join('%s %d/%d' % (m, breaches.get(m, 0), n) for m, n in sorted(finished.items())) or '-',
+            ', '.join('%s %d' % item for item in sorted(sources.items())) or '-'))
+    return lines
+
+
 def percent(value):
     return None if value is None else 100.0 * value
 
@@ -222,6 +251,14 @@ def write_report(directory, command, shaped_link):
         '%s' % json.dumps(calibration, sort_keys=True),
         '',
     ] + targets_table(summary) + [
+        '',
+        '## Predictions per bandwidth',
+        '',
+        'Model error: |predicted - measured| / measured of the method auto chose, measured being libvirt\'s whole '
+        'job (`job_s`: the migrate call to its return) where recorded. Predictions start from an empty '
+        'calibration store at the start of the benchmark (`calibration_store.json` beside the runs).',
+        '',
+    ] + bandwidth_lines(runs, summary) + [
         '',
         '## Success per method',
         '',

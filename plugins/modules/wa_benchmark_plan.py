@@ -36,7 +36,7 @@ options:
     type: int
     default: 3
   bandwidths_mibps:
-    description: Bandwidth limits, MiB/s, each from 1 to 100000.
+    description: Bandwidth limits, MiB/s, each 0 (uncapped - no limit, no shaping) or from 1 to 100000.
     type: list
     elements: int
     required: true

@@ -87,7 +87,7 @@ options:
     type: path
 notes:
   - Supports check mode - it reports where the VM would go and moves nothing.
-  - A run needs a bandwidth cap (O(bandwidth_mibps) from 1 to 100000), so that methods are compared fairly.
+  - Every method of a cell runs under the same O(bandwidth_mibps) (0 - uncapped - included), so that methods are compared fairly.
   - Every migration goes through the per-VM workflow of M(workload_aware.live_migration.wa_migrate).
   - O(uri) is one of the two hosts, as this module reaches it; the VM may run on either.
   - Meant for the single-machine test bed, where the console log is on the machine the module runs on whichever

@@ -131,6 +131,7 @@ def run_once(source, destination, dom, request, params, source_uri):
         'postcopy_requests': result.get('postcopy_requests'),
         'time_budget_s': request['time_budget_s'],
         'note': note.replace('\n', ' ')[:300],
+        'job_s': None if cut_off else result.get('wall_time_s'),
         'max_downtime_ms': request['max_downtime_ms'],
         'predicted_downtime_ms': (predictions or {}).get(chosen or method, {}).get('downtime_ms'),
         'rate_source': (result.get('inputs') or {}).get('sources', {}).get('rate_mibps', ''),

@@ -19,7 +19,7 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.erro
 
 def check_request(params):
     names.check_domain_name(params['name'])
-    settings.check_bounds(params, zero_refused=('bandwidth_mibps',))
+    settings.check_bounds(params)
     if params['method'] == evaluation.AUTO and params['profile_window_s'] < 1:
         raise BadInput('method auto needs profile_window_s of at least 1')
     for option in ('migration_uri', 'peer_migration_uri'):

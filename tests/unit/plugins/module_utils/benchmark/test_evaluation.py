@@ -120,7 +120,7 @@ def test_calibration_recovers_setup_time_and_bandwidth_efficiency_per_way_of_mov
 
 @pytest.mark.parametrize('params, message', [
     (dict(methods=['teleport']), 'unknown methods: teleport'),
-    (dict(bandwidths_mibps=[0]), 'each of bandwidths_mibps must be from 1 to 100000 MiB/s, got 0'),
+    (dict(bandwidths_mibps=[-1]), r'each of bandwidths_mibps must be 0 \(no limit\) or from 1 to 100000 MiB/s, got -1'),
     (dict(bandwidths_mibps=[]), 'bandwidths_mibps must name at least one bandwidth'),
     (dict(repetitions=0), 'repetitions must be from 1 to 100 runs, got 0'),
     (dict(cells=[dict(workload='w', memory_mib='256')]), 'a positive integer memory_mib'),
