@@ -80,7 +80,7 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
 def _predict(profile, rates, target_ms, auto_converge):
     inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
     predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms,
-                                         auto_converge=auto_converge)
+                                         hybrid_switchover_ms=rates.late_switchover_ms, auto_converge=auto_converge)
     precopy = predictions['precopy']
     if precopy.converges:
         predictions['precopy'] = precopy._replace(downtime_ms=precopy.downtime_ms * rates.overshoot)
