@@ -11,13 +11,13 @@ A diagnostic for the test bed (issue #14): it takes the bed's socket layout as g
 """
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import sys
 import threading
 import time
 
 import libvirt
-
-__metaclass__ = type
 
 EVENTS = {(libvirt.VIR_DOMAIN_EVENT_STARTED, 'dst'): 'destination QEMU started',
           (libvirt.VIR_DOMAIN_EVENT_SUSPENDED, 'src'): 'source paused the guest',
