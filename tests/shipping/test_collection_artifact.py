@@ -32,7 +32,8 @@ MAX_BYTES = 5 * 1000 * 1000  # issue #13: the artifact must not exceed 5 MB
 SHIPPED_TOP = {'MANIFEST.json', 'FILES.json', 'README.md', 'requirements.txt', 'bindep.txt',
                'meta', 'plugins', 'roles', 'playbooks', 'docs', 'changelogs', 'scripts'}
 # playbooks/benchmark.yml runs scripts/benchmark_report.py from the collection; the
-# other scripts set up a checkout (bootstrap.sh, env.sh, demo.sh) and do not ship.
+# other scripts set up a checkout (bootstrap.sh, env.sh, demo.sh) or diagnose the test bed
+# (migration_timeline.py) and do not ship.
 SHIPPED_SCRIPTS = {'scripts/benchmark_report.py'}
 # Directories whose every file a user of the collection needs.
 COLLECTION_DIRS = ('meta/', 'plugins/', 'roles/', 'playbooks/', 'docs/', 'changelogs/')

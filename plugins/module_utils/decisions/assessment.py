@@ -51,10 +51,16 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
     predictions = _predict(profile, rates, target_ms, auto_converge)
     result = {
         'bandwidth_mibps': rates.rate_mibps,
-        'inputs': dict(rates_mod.as_dict(rates), downtime_limit_ms=max_downtime_ms, downtime_target_ms=target_ms),
+        'inputs': dict(rates_mod.as_dict(rates), downtime_limit_ms=max_downtime_ms, downtime_target_ms=target_ms,
+                       dirty_rate_mibps=profile.get('dirty_rate_mibps'),
+                       fault_latency_ms=cost_model.DEFAULT_FAULT_LATENCY_MS),
         'classification': classifier.classify(profile, rates.rate_mibps, thresholds),
         'predictions': dict((method, cost_model.as_dict(p)) for method, p in predictions.items()),
     }
+    result['inputs']['sources'].update(
+        dirty_rate_mibps='measured: %s, %d one-second samples' % (
+            profile.get('dirty_rate_mode') or 'page-sampling', len(profile.get('dirty_rate_samples') or [])),
+        fault_latency_ms='default (a loopback round trip and a page; not yet fitted from page requests)')
     method, reason = _choose(predictions, max_downtime_ms, allowed_methods, tolerance, postcopy_recoverable)
 
     # Page sampling looks at few pages: where the choice flips inside the dirty rate's spread,
@@ -80,7 +86,7 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
 def _predict(profile, rates, target_ms, auto_converge):
     inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
     predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms,
-                                         auto_converge=auto_converge)
+                                         hybrid_switchover_ms=rates.late_switchover_ms, auto_converge=auto_converge)
     precopy = predictions['precopy']
     if precopy.converges:
         predictions['precopy'] = precopy._replace(downtime_ms=precopy.downtime_ms * rates.overshoot)

@@ -33,8 +33,6 @@ Sample = collections.namedtuple('Sample', [
 ])
 Sample.__new__.__defaults__ = (0, 'precopy', None, None)
 
-POSTCOPY_METHODS = ('postcopy', 'hybrid', 'precopy+postcopy')
-
 # Fewer samples than this, or sizes closer than MIN_SPREAD (largest / smallest), tell
 # the fixed cost and the rate apart no better than a guess: nothing is learned yet.
 MIN_SAMPLES = 2
@@ -135,9 +133,15 @@ def rate_given_fixed(samples, fixed_s):
     return {'rate_mibps': median(rates), 'samples': len(rates)}
 
 
-def switchover_ms(samples):
-    """The post-copy switch-over pause (the device state alone: nothing else is sent while paused), p90; None."""
-    return percentile([s.pause_ms for s in samples if s.method in POSTCOPY_METHODS and s.pause_ms is not None], 0.9)
+# A switch at the start (post-copy) and one after pre-copy passes (hybrid, a pre-copy switched) pause
+# differently: the later one syncs the dirty bitmap and sends the discard of every page dirtied since.
+EARLY_SWITCH = ('postcopy',)
+LATE_SWITCH = ('hybrid', 'precopy+postcopy')
+
+
+def switchover_ms(samples, methods=EARLY_SWITCH):
+    """The switch-over pause of migrations that used one of `methods`, p90; None without any."""
+    return percentile([s.pause_ms for s in samples if s.method in methods and s.pause_ms is not None], 0.9)
 
 
 # Fewer pre-copy pauses than this say little about the worst: the default is kept as a floor.

@@ -172,11 +172,14 @@ def predict_all(inputs, **overheads):
     """Predictions for every method, keyed by method name."""
     setup_s = overheads.get('setup_s', DEFAULT_SETUP_S)
     switchover_ms = overheads.get('switchover_ms', DEFAULT_SWITCHOVER_MS)
+    # A switch after pre-copy passes (hybrid) pauses longer than one at the start: QEMU syncs the
+    # dirty bitmap and sends the discard of every page dirtied since.
+    hybrid_switchover_ms = overheads.get('hybrid_switchover_ms') or switchover_ms
     fault_latency_ms = overheads.get('fault_latency_ms', DEFAULT_FAULT_LATENCY_MS)
     max_rounds = overheads.get('max_rounds', DEFAULT_MAX_ROUNDS)
     return {
         'precopy': predict_precopy(inputs, setup_s, switchover_ms, max_rounds, overheads.get('auto_converge', False)),
-        'hybrid': predict_hybrid(inputs, setup_s, switchover_ms, fault_latency_ms),
+        'hybrid': predict_hybrid(inputs, setup_s, hybrid_switchover_ms, fault_latency_ms),
         'postcopy': predict_postcopy(inputs, setup_s, switchover_ms, fault_latency_ms),
     }
 

@@ -32,13 +32,16 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.deci
 # qemu (TCG): measured on the test bed (QEMU 10, libvirt 11.3, 2 cores; docs/profiling_and_cost_model.md):
 #   QEMU's set-up 0.33-0.35 s; one uncapped stream moved 82-161 MiB in 0.6-1.0 s of QEMU's time while the
 #   guests ran (about 150 MiB/s); libvirt's whole job took 2.8-3.1 s whatever the size (the rest is the
-#   destination's finish and the source's confirm); post-copy paused 5-15 ms; pre-copy's pause ran up to
+#   destination's finish and the source's confirm); post-copy paused 5-15 ms, hybrid's switch after its first
+#   pass 87-179 ms (the benchmark, idle guest); pre-copy's pause ran up to
 #   1.36x the limit QEMU was given (1.74x at 20 MiB/s in the benchmark).
 # kvm: one QEMU migration stream moves 1-3 GB/s (no faster however fast the link): 900 MiB/s, the low end;
 #   the fixed costs as measured under TCG (they are libvirt's and QEMU's, not the guest's).
 DEFAULTS = {
-    'qemu': {'rate_mibps': 150.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 15.0, 'overshoot': 1.4},
-    'kvm': {'rate_mibps': 900.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 30.0, 'overshoot': 1.4},
+    'qemu': {'rate_mibps': 150.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 15.0,
+             'late_switchover_ms': 180.0, 'overshoot': 1.4},
+    'kvm': {'rate_mibps': 900.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 30.0,
+            'late_switchover_ms': 180.0, 'overshoot': 1.4},
 }
 UNKNOWN_HYPERVISOR = 'kvm'
 # Pre-copy is given a QEMU downtime target this much below the operator's limit at the least.
@@ -50,7 +53,9 @@ Rates = collections.namedtuple('Rates', [
     'switchover_ms',   # the post-copy switch-over pause (device state)
     'overshoot',       # pre-copy pause / the limit QEMU was given (>= 1)
     'sources',         # {input: where it came from}
+    'late_switchover_ms',  # the switch-over after pre-copy passes (hybrid); None: as switchover_ms
 ])
+Rates.__new__.__defaults__ = (None,)
 
 
 def pair_key(source, destination, hypervisor):
@@ -119,13 +124,16 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
         sources['fixed_s'] = sources['rate_mibps']
 
     everything = pair + others
-    switch = calibration.switchover_ms(everything)
-    if switch is None:
-        switch = defaults['switchover_ms']
-        sources['switchover_ms'] = 'default for %s' % hypervisor
-    else:
-        sources['switchover_ms'] = 'learned: p90 of %d post-copy switch-overs' % len(
-            [s for s in everything if s.method in calibration.POSTCOPY_METHODS and s.pause_ms is not None])
+    switches = {}
+    for field, methods in (('switchover_ms', calibration.EARLY_SWITCH), ('late_switchover_ms', calibration.LATE_SWITCH)):
+        switches[field] = calibration.switchover_ms(everything, methods)
+        if switches[field] is None:
+            switches[field] = defaults[field]
+            sources[field] = 'default for %s' % hypervisor
+        else:
+            sources[field] = 'learned: p90 of %d %s switch-overs' % (
+                len([s for s in everything if s.method in methods and s.pause_ms is not None]), '/'.join(methods))
+    switch = switches['switchover_ms']
     overshoot, pauses = calibration.precopy_overshoot(everything, defaults['overshoot'])
     if overshoot is None:
         overshoot = defaults['overshoot']
@@ -134,7 +142,8 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
         sources['overshoot'] = 'learned: p90 of %d pre-copy pauses / the limit QEMU was given%s' % (
             pauses, '' if pauses >= calibration.MIN_PAUSES else ' (the default is the floor until %d)'
             % calibration.MIN_PAUSES)
-    return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources)
+    return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources,
+                 float(switches['late_switchover_ms']))
 
 
 def downtime_target_ms(max_downtime_ms, rates):
@@ -150,4 +159,5 @@ def as_dict(rates):
     """Rates as plain data for a result."""
     return {'rate_mibps': round(rates.rate_mibps, 1), 'fixed_s': round(rates.fixed_s, 3),
             'switchover_ms': round(rates.switchover_ms, 1), 'overshoot': round(rates.overshoot, 2),
+            'late_switchover_ms': None if rates.late_switchover_ms is None else round(rates.late_switchover_ms, 1),
             'sources': dict(rates.sources)}

@@ -86,3 +86,9 @@ def test_where_the_choice_flips_within_the_spread_the_high_end_decides_and_says_
     assert result['recommended_method'] is None
     assert 'flips within the dirty rate\'s spread' in result['reason']
     assert result['inputs']['dirty_rate_interval_mibps'][1] > 50.0
+
+
+def test_hybrid_pauses_for_the_late_switch_and_postcopy_for_the_early_one():
+    result = assessment.assess(IDLE, at(100.0)._replace(late_switchover_ms=170.0), 300, policy.allowed_methods())
+    assert result['predictions']['hybrid']['downtime_ms'] == 170.0
+    assert result['predictions']['postcopy']['downtime_ms'] == 10.0

@@ -112,3 +112,12 @@ def test_a_pause_under_its_target_never_raises_the_target_past_the_limit():
     got = rates.migration_rates({PAIR: precopies(5, 100)}, 'src', 'dst', 'qemu')
     assert got.overshoot == 1.0 and rates.downtime_target_ms(300, got) == 300
     assert rates.downtime_target_ms(5, got._replace(overshoot=2.0)) == rates.MIN_TARGET_MS
+
+
+def test_a_switch_after_precopy_passes_is_learned_apart_from_one_at_the_start():
+    learned = {PAIR: two_sizes(100.0, 0.4, method='postcopy', pause=5) + two_sizes(100.0, 0.4, method='hybrid', pause=170)}
+    got = rates.migration_rates(learned, 'src', 'dst', 'qemu')
+    assert got.switchover_ms == 5 and got.late_switchover_ms == 170
+    assert 'hybrid/precopy+postcopy' in got.sources['late_switchover_ms']
+    nothing = rates.migration_rates({}, 'src', 'dst', 'qemu')
+    assert nothing.late_switchover_ms == rates.DEFAULTS['qemu']['late_switchover_ms']
