@@ -112,9 +112,9 @@ def fmt(value, digits=1, suffix=''):
 
 
 def method_table(summary):
-    lines = ['| workload | MiB | method | runs ok | median time s [min-max] | x floor | downtime ms (median) '
+    lines = ['| workload | MiB | MiB/s | method | runs ok | median time s [min-max] | x floor | downtime ms (median) '
              '| work ratio (median) | auto chose |',
-             '|---|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|---|']
     for cell in summary:
         for method in evaluation.ALL_METHODS:
             stats = cell['stats'].get(method)
@@ -127,17 +127,17 @@ def method_table(summary):
             ok = '%d/%d' % (stats['successes'], stats['n'])
             if not stats['healthy']:
                 ok += ' UNHEALTHY'
-            lines.append('| %s | %d | %s | %s | %s | %s | %s | %s | %s |' % (
-                cell['workload'], cell['memory_mib'], method, ok, time_text, fmt(stats['median_floor_ratio'], 2),
+            lines.append('| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+                cell['workload'], cell['memory_mib'], bandwidth_text(cell['bandwidth_mibps']), method, ok, time_text, fmt(stats['median_floor_ratio'], 2),
                 fmt(stats['median_downtime_ms'], 0), fmt(stats['median_work_ratio'], 2),
                 ', '.join(stats['chosen'])))
     return lines
 
 
 def targets_table(summary):
-    lines = ['| workload | MiB | best fixed | auto / best fixed (<= 1.05) | model error median / max (<= 20 %) '
+    lines = ['| workload | MiB | MiB/s | best fixed | auto / best fixed (<= 1.05) | model error median / max (<= 20 %) '
              '| auto / libvirt-default | auto / kubevirt | auto / ovirt-postcopy | auto / nova-postcopy |',
-             '|---|---|---|---|---|---|---|---|---|']
+             '|---|---|---|---|---|---|---|---|---|---|']
     for cell in summary:
         ratios = []
         for baseline in evaluation.BASELINE_METHODS:
@@ -150,8 +150,8 @@ def targets_table(summary):
                 text += ' (baseline cut off)'
             ratios.append(text)
         verdict = {True: ' met', False: ' MISSED', None: ''}
-        lines.append('| %s | %d | %s | %s%s | %s / %s%s | %s |' % (
-            cell['workload'], cell['memory_mib'], cell['best_fixed'] or '-', fmt(cell['auto_vs_best'], 2),
+        lines.append('| %s | %d | %s | %s | %s%s | %s / %s%s | %s |' % (
+            cell['workload'], cell['memory_mib'], bandwidth_text(cell['bandwidth_mibps']), cell['best_fixed'] or '-', fmt(cell['auto_vs_best'], 2),
             verdict[cell['auto_within_target']], fmt(percent(cell['model_error_median']), 0, ' %'),
             fmt(percent(cell['model_error_max']), 0, ' %'), verdict[cell['model_within_target']],
             ' | '.join(ratios)))
@@ -179,12 +179,16 @@ def bandwidth_lines(runs, summary):
                 kind = run['rate_source'].split(' (')[0].split(' from ')[0]
                 sources[kind] = sources.get(kind, 0) + 1
         lines.append('| %s | %s / %s | %d of %d | %s | %s |' % (
-            '%d MiB/s' % bandwidth if bandwidth else 'uncapped',
+            bandwidth_text(bandwidth) + (' MiB/s' if bandwidth else ''),
             fmt(percent(evaluation.median(errors)), 0, ' %'), fmt(percent(max(errors) if errors else None), 0, ' %'),
             sum(1 for c in cells if c['auto_within_target']), len(cells),
             ', '.join('%s %d/%d' % (m, breaches.get(m, 0), n) for m, n in sorted(finished.items())) or '-',
             ', '.join('%s %d' % item for item in sorted(sources.items())) or '-'))
     return lines
+
+
+def bandwidth_text(bandwidth):
+    return '%d' % bandwidth if bandwidth else 'uncapped'
 
 
 def percent(value):

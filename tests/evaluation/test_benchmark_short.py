@@ -97,7 +97,7 @@ def test_the_report_plots_and_calibration_are_written(results):
     with open(os.path.join(results, 'report.md')) as report:
         text = report.read()
     assert 'wa_benchmark_mode=short' in text
-    assert '## Targets' in text and '| write-above | 256 | auto | 1/1 |' in text
+    assert '## Targets' in text and '| write-above | 256 | 50 | auto | 1/1 |' in text
     with open(os.path.join(results, 'calibration.json')) as calibration:
         assert '"setup_s"' in calibration.read()
 
