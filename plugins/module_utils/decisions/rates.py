@@ -13,6 +13,8 @@ found first, from:
    (the calibration store's samples);
 2. migrations from this source to any destination (a pair never seen, or a
    profile taken before a destination is chosen);
+2b. migrations between any other hosts of this hypervisor type (a source never seen:
+   hosts of one cluster are alike more than they differ from the default);
 3. for a cap with no migration at it: the uncapped rate learned, bounded by the cap;
 4. the documented default for the hypervisor type (DEFAULTS), bounded by the cap
    and the link.
@@ -64,14 +66,17 @@ def pair_key(source, destination, hypervisor):
 
 
 def _split(samples_by_key, source, destination, hypervisor):
-    """(this pair's samples, the samples from this source to any other destination) for this hypervisor."""
-    pair, others = [], []
+    """(this pair's samples, this source's to other destinations, other sources') for this hypervisor."""
+    pair, others, elsewhere = [], [], []
     for key, samples in sorted(samples_by_key.items()):
         parts = key.split('|')
-        if len(parts) != 3 or parts[0] != source or parts[2] != hypervisor:
+        if len(parts) != 3 or parts[2] != hypervisor:
             continue
-        (pair if destination is not None and parts[1] == destination else others).extend(samples)
-    return pair, others
+        if parts[0] != source:
+            elsewhere.extend(samples)
+        else:
+            (pair if destination is not None and parts[1] == destination else others).extend(samples)
+    return pair, others, elsewhere
 
 
 def _bounded(rate, cap_mibps, link_mibps):
@@ -97,8 +102,9 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
     speed, a bound (0: unknown).
     """
     defaults = DEFAULTS.get(hypervisor, DEFAULTS[UNKNOWN_HYPERVISOR])
-    pair, others = _split(samples_by_key or {}, source, destination, hypervisor)
-    groups = [g for g in (('this pair', pair), ('this source to other hosts', others)) if g[1]]
+    pair, others, elsewhere = _split(samples_by_key or {}, source, destination, hypervisor)
+    groups = [g for g in (('this pair', pair), ('this source to other hosts', others),
+                          ('other hosts', elsewhere)) if g[1]]
     sources = {}
 
     learned = _learn_rate(groups, cap_mibps, defaults['setup_s'])
@@ -123,7 +129,7 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
     else:
         sources['fixed_s'] = sources['rate_mibps']
 
-    everything = pair + others
+    everything = pair + others or elsewhere
     switches = {}
     for field, methods in (('switchover_ms', calibration.EARLY_SWITCH), ('late_switchover_ms', calibration.LATE_SWITCH)):
         switches[field] = calibration.switchover_ms(everything, methods)

@@ -82,6 +82,15 @@ def test_a_new_destination_uses_what_this_source_learned_elsewhere_and_other_hyp
     assert rates.migration_rates(learned, 'src', None, 'qemu').rate_mibps == pytest.approx(120.0)
 
 
+def test_a_source_never_seen_uses_other_hosts_of_its_hypervisor_type_before_the_default():
+    learned = {rates.pair_key('elsewhere', 'src', 'qemu'): two_sizes(60.0, 1.0),
+               rates.pair_key('elsewhere', 'src', 'kvm'): two_sizes(900.0, 0.2)}
+    got = rates.migration_rates(learned, 'src', 'dst', 'qemu')
+    assert got.rate_mibps == pytest.approx(60.0) and got.fixed_s == pytest.approx(1.0)
+    assert 'other hosts at no cap' in got.sources['rate_mibps']
+    assert rates.migration_rates(learned, 'src', 'dst', 'xen').sources['rate_mibps'].startswith('default')
+
+
 def test_the_pair_wins_over_other_destinations():
     learned = {OTHER: two_sizes(120.0, 0.4), PAIR: two_sizes(60.0, 0.4)}
     assert rates.migration_rates(learned, 'src', 'dst', 'qemu').rate_mibps == pytest.approx(60.0)
