@@ -113,8 +113,9 @@ class Evacuation:
                                                                       self.params.get('postcopy_recoverable'))),
                 learned=self._learned(),
             ).run(source, destination, self.source_uri)
-            self._learn(name, result.pop('calibration_sample', None))
+            sample = result.pop('calibration_sample', None)
             self._record_result(move, result)
+            self._learn(name, sample)
         except (WaError, libvirt.libvirtError) as err:
             # The one error boundary of a move: the VM is left behind, with where it is.
             self._record(self.left_behind, {'vm': name, 'reason': error_text(err),

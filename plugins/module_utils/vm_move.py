@@ -165,8 +165,11 @@ class VmMove:
             raise
         result.update(decision)
         result.update(judge(result, assessed['predictions'] if assessed else None, self.params['max_downtime_ms']))
+        # A pre-copy watched by another policy (the benchmark's baselines) gave QEMU that policy's limits,
+        # not this target: its pause teaches the rate, not the overshoot.
         result['calibration_sample'] = learning.sample_entry(
-            self.source_uri, self.dest_uri, hypervisor, result, self.params['bandwidth_mibps'], options.max_downtime_ms)
+            self.source_uri, self.dest_uri, hypervisor, result, self.params['bandwidth_mibps'],
+            options.max_downtime_ms if self.precopy_policy is None else None)
         return self._result(MOVED, True, result.pop('vm_location'), **result)
 
     def _finish_earlier_run(self, source, destination, where):

@@ -26,7 +26,10 @@ class CalibratedAction(ActionBase):
         del tmp
         args = dict(self._task.args)
         store = calibration_store.CalibrationStore(args.get('calibration_store') or calibration_store.DEFAULT_PATH)
-        pairs, problem = store.entries()
+        try:
+            pairs, problem = store.entries()
+        except calibration_store.StoreError as err:
+            pairs, problem = {}, str(err)
         args['calibration'] = {'pairs': pairs}
         result.update(self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars))
         warnings = result.setdefault('warnings', [])
