@@ -69,7 +69,9 @@ options:
     choices: [auto, precopy, postcopy, hybrid]
     default: auto
   link_mibps:
-    description: Link speed in MiB/s, for the cost model when O(bandwidth_mibps) is 0; from 1 to 100000.
+    description:
+      - The link's speed in MiB/s, from 1 to 100000. Only a bound on the rate predictions use; the rate itself is
+        learned (O(calibration_store)), or the hypervisor type's default.
     type: int
     default: 1192
   destination_postcopy_capable:
