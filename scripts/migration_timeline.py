@@ -29,9 +29,14 @@ def uri(host):
     return 'qemu+unix:///system?socket=/var/lib/wa-testbed/%s/run/libvirt-sock' % host
 
 
+def run_event_loop():
+    while True:
+        libvirt.virEventRunDefaultImpl()
+
+
 def main(name, source_host, dest_host):
     libvirt.virEventRegisterDefaultImpl()
-    loop = threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)], daemon=True)
+    loop = threading.Thread(target=run_event_loop, daemon=True)
     loop.start()
     source, destination = libvirt.open(uri(source_host)), libvirt.open(uri(dest_host))
     start = [time.monotonic()]
