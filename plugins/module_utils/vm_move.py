@@ -17,7 +17,7 @@ __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
     _events, _libvirt, learning, lease, migration, migration_uri, preflight, recovery, settings)
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import assessment, names, rates as rates_mod
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names, rates as rates_mod
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 
@@ -136,8 +136,7 @@ class VmMove:
             method, reason, profile, assessed = migration.plan_method(
                 source, dom, self.method, self.params.get('profile_window_s', 0), rates,
                 self.params['max_downtime_ms'], self.postcopy_possible, self.params.get('tolerance', 0.05),
-                postcopy_recoverable=blocker is None,
-                auto_converge=assessment.auto_converge_on(self.params['auto_converge'], self.postcopy_possible))
+                postcopy_recoverable=blocker is None)
         except migration.NoMethod as err:
             err.details['vm_location'] = where
             raise

@@ -109,21 +109,6 @@ def test_precopy_that_cannot_converge_falls_back_to_postcopy(testbed):
     assert_healthy_after('wa-write', seq)
 
 
-def test_without_postcopy_auto_converge_moves_a_writer_above_the_link(testbed):
-    # The same writer, post-copy forbidden: auto predicts a pre-copy throttled by auto-converge (on by
-    # default where post-copy cannot be the fallback), and the watch lets QEMU raise the throttle.
-    home = current_host('wa-write')
-    seq = latest_seq('wa-write')
-    result = migrate('wa-write', home, other(home), method='auto', bandwidth_mibps=20, postcopy_allowed=False,
-                     precopy_budget_s=150, time_budget_s=180)
-    assert not result.get('failed'), result.get('msg')
-    assert result['method_chosen'] == 'precopy' and result['method_used'] == 'precopy', result['reason']
-    assert 'auto-converge throttles the guest' in result['reason'], result['reason']
-    assert result['predictions']['precopy']['converges'] and result['predictions']['precopy']['slowdown'] > 0
-    assert where_is('wa-write') == {other(home): RUNNING}
-    assert_healthy_after('wa-write', seq)
-
-
 def test_precopy_that_cannot_converge_without_postcopy_is_aborted_and_the_vm_stays(testbed):
     home = current_host('wa-write')
     seq = latest_seq('wa-write')
