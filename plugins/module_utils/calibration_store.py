@@ -37,7 +37,7 @@ import os
 import tempfile
 import time
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration, rates
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 FORMAT = 1
@@ -50,9 +50,8 @@ class StoreError(WaError):
     """The store cannot be written (a format this code does not know, or the file system)."""
 
 
-def pair_key(source, destination, hypervisor):
-    """The key of one source/destination pair and hypervisor type ('kvm', 'qemu' for TCG)."""
-    return '%s|%s|%s' % (source, destination, hypervisor)
+# The key of one source/destination pair and hypervisor type: defined once, in decisions.rates.
+pair_key = rates.pair_key
 
 
 def to_entry(sample):

@@ -171,7 +171,7 @@ class Evacuation:
                 'total_time_s': measured, 'transfer_time_s': result.get('total_time_s'),
                 'downtime_ms': result.get('downtime_ms'),
                 'predicted_s': predicted, 'rate_source': move.get('rate_source', 'the plan'),
-                'prediction_error': round((predicted - measured) / measured, 3) if predicted and measured else None,
+                'prediction_error': vm_move.relative_error(predicted, measured),
                 'downtime_limit_ms': result.get('downtime_limit_ms'),
                 'downtime_breach': bool(result.get('downtime_breach')),
                 'bytes_transferred': result.get('bytes_transferred'),

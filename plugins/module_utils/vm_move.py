@@ -212,11 +212,16 @@ def judge(result, predictions, limit_ms):
         'downtime_breach': downtime is not None and downtime > limit_ms,
         'predicted_total_s': predicted.get('total_s'),
         'predicted_downtime_ms': predicted.get('downtime_ms'),
-        'prediction_error': None,
+        'prediction_error': relative_error(predicted.get('total_s'), measured),
     }
-    if predicted.get('total_s') and measured:
-        judged['prediction_error'] = round((predicted['total_s'] - measured) / measured, 3)
     return judged
+
+
+def relative_error(predicted, measured):
+    """(predicted - measured) / measured, rounded; None when either is unknown."""
+    if not predicted or not measured:
+        return None
+    return round((predicted - measured) / measured, 3)
 
 
 def migrate_one(params, check_mode):

@@ -17,7 +17,7 @@ __metaclass__ = type
 import csv
 import os
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, calibration
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 OWN_METHODS = ('precopy', 'postcopy', 'hybrid')
@@ -137,11 +137,8 @@ def floor_s(transfer_mib, bandwidth_mibps):
 
 
 def median(values):
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2.0
+    """The median of the known values (None skipped); None without any."""
+    return calibration.median(v for v in values if v is not None)
 
 
 def cells_of(runs):
