@@ -86,15 +86,35 @@ def median(values):
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
 
 
-def learn(samples, default_setup_s):
+def _split_samples(samples):
+    """The samples that know QEMU's part (`transfer_s`) of libvirt's job."""
+    return [s for s in samples if s.transfer_s and s.sent_mib > 0 and s.total_s >= s.transfer_s]
+
+
+def fitted_setup(samples):
+    """{'setup_s', 'samples'}: QEMU's set-up (before the first byte) fitted from QEMU's transfers; None.
+
+    None until the samples differ enough in size to tell the set-up from the rate (fit()).
+    The set-up is the hosts' and QEMU's, not the guest's: one fitted over many hosts' migrations
+    serves a pair whose own migrations are too alike in size.
+    """
+    split = _split_samples(samples)
+    fitted = fit([Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split])
+    if not fitted:
+        return None
+    return {'setup_s': fitted['fixed_s'], 'samples': fitted['samples']}
+
+
+def learn(samples, setup_s, setup_from='the default'):
     """{'rate_mibps', 'fixed_s' (None: not told apart), 'samples', 'how'} from finished migrations; None.
 
     Where a sample knows QEMU's part (`transfer_s`) the rate comes from QEMU's transfers alone
-    (fitted with its set-up when sizes differ enough, else with `default_setup_s`), and the rest of
-    libvirt's job (the destination's finish, the source's confirm) is measured per migration:
-    fixed = set-up + median(total - transfer).  Otherwise total = fixed + sent / rate is fitted.
+    (fitted with its set-up when sizes differ enough, else with the set-up `setup_s`, which came
+    from `setup_from`), and the rest of libvirt's job (the destination's finish, the source's
+    confirm) is measured per migration: fixed = set-up + median(total - transfer).  Otherwise
+    total = fixed + sent / rate is fitted.
     """
-    split = [s for s in samples if s.transfer_s and s.sent_mib > 0 and s.total_s >= s.transfer_s]
+    split = _split_samples(samples)
     if split:
         finish = median([s.total_s - s.transfer_s for s in split])
         as_transfer = [Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split]
@@ -102,15 +122,15 @@ def learn(samples, default_setup_s):
         if fitted:
             return {'rate_mibps': fitted['rate_mibps'], 'fixed_s': fitted['fixed_s'] + finish,
                     'samples': len(split), 'how': 'rate and set-up fitted, finish measured'}
-        single = rate_given_fixed(as_transfer, default_setup_s)
+        single = rate_given_fixed(as_transfer, setup_s)
         if single:
-            return {'rate_mibps': single['rate_mibps'], 'fixed_s': default_setup_s + finish,
-                    'samples': len(split), 'how': 'set-up from the default, finish measured'}
+            return {'rate_mibps': single['rate_mibps'], 'fixed_s': setup_s + finish,
+                    'samples': len(split), 'how': 'set-up from %s, finish measured' % setup_from}
     fitted = fit(samples)
     if fitted:
         return {'rate_mibps': fitted['rate_mibps'], 'fixed_s': fitted['fixed_s'], 'samples': fitted['samples'],
                 'how': 'rate and fixed cost fitted'}
-    single = rate_given_fixed(samples, default_setup_s)
+    single = rate_given_fixed(samples, setup_s)
     if single:
         return {'rate_mibps': single['rate_mibps'], 'fixed_s': None, 'samples': single['samples'],
                 'how': 'fixed cost not yet told apart'}

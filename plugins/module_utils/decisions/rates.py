@@ -83,11 +83,30 @@ def _bounded(rate, cap_mibps, link_mibps):
     return min([r for r in (rate, cap_mibps, link_mibps) if r and r > 0])
 
 
+def _setup(groups, cap_mibps, default_setup_s):
+    """(QEMU's set-up, where it came from): fitted from the first group that can tell it, at this cap, else uncapped.
+
+    A pair's own migrations are often alike in size (the same guests) and cannot tell the set-up
+    from the rate; the set-up is the hosts' and QEMU's more than the guest's, so one fitted over
+    this source's other migrations, other hosts' or all of them together serves.
+    """
+    everything = [s for label, samples in groups for s in samples]
+    candidates = list(groups) + ([('these hosts', everything)] if len(groups) > 1 else [])
+    for cap in sorted(set([cap_mibps or 0, 0]), reverse=True):
+        for label, samples in candidates:
+            fitted = calibration.fitted_setup(calibration.at_cap(samples, cap))
+            if fitted:
+                return fitted['setup_s'], 'the set-up fitted over %d migrations of %s at %s' % (
+                    fitted['samples'], label, 'cap %d MiB/s' % cap if cap else 'no cap')
+    return default_setup_s, 'the default'
+
+
 def _learn_rate(groups, cap_mibps, default_setup_s):
     """(rate, fixed or None, source text) from the first group that teaches anything at this cap; None."""
+    setup_s, setup_from = _setup(groups, cap_mibps, default_setup_s)
     for label, samples in groups:
         where = '%s at %s' % (label, 'cap %d MiB/s' % cap_mibps if cap_mibps else 'no cap')
-        learned = calibration.learn(calibration.at_cap(samples, cap_mibps), default_setup_s)
+        learned = calibration.learn(calibration.at_cap(samples, cap_mibps), setup_s, setup_from)
         if learned:
             return (learned['rate_mibps'], learned['fixed_s'], 'learned from %d migration%s of %s (%s)' % (
                 learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']))

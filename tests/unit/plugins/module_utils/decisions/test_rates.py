@@ -61,6 +61,22 @@ def test_the_rate_comes_from_qemus_transfer_and_libvirts_finish_is_measured_apar
     assert fitted.rate_mibps == pytest.approx(150.0) and fitted.fixed_s == pytest.approx(2.7)
 
 
+def test_a_pair_whose_migrations_are_alike_in_size_takes_the_set_up_fitted_over_all_hosts():
+    # The demo's case: a pair's first migrations all sent ~83 MiB; with the default set-up (0.35 s) a
+    # 0.55 s set-up makes the rate look 2.5x too low.  Other hosts' migrations of different sizes tell it.
+    def split(size, setup, rate):
+        return Sample(size, setup + size / rate + 2.2, 100, 0, 'precopy', 240, setup + size / rate)
+    learned = {PAIR: [split(83.0, 0.55, 500.0) for _count in range(3)],
+               rates.pair_key('elsewhere', 'dst', 'qemu'): [split(size, 0.55, 400.0) for size in (83.0, 175.0, 309.0)]}
+    got = rates.migration_rates(learned, 'src', 'dst', 'qemu')
+    assert got.rate_mibps == pytest.approx(500.0)
+    assert got.fixed_s == pytest.approx(0.55 + 2.2)
+    assert 'this pair' in got.sources['rate_mibps']
+    assert 'the set-up fitted over 3 migrations of other hosts at no cap' in got.sources['rate_mibps']
+    alone = rates.migration_rates({PAIR: learned[PAIR]}, 'src', 'dst', 'qemu')
+    assert alone.rate_mibps < 250 and 'set-up from the default' in alone.sources['rate_mibps']
+
+
 def test_samples_at_another_cap_do_not_count_but_the_uncapped_rate_bounds_a_cap():
     learned = {PAIR: two_sizes(48.0, 0.4, cap=50)}
     uncapped = rates.migration_rates(learned, 'src', 'dst', 'qemu', cap_mibps=0)
