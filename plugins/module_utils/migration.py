@@ -82,12 +82,13 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
                   precopy_budget_s=0, predicted_precopy_s=None, first_pass_s=60.0, auto_converge='auto',
                   compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None,
                   link_timeout_s=migration_monitor.DEFAULT_LINK_TIMEOUT_S,
-                  recovery_budget_s=recovery.DEFAULT_BUDGET_S, postcopy_recoverable=None):
+                  recovery_budget_s=recovery.DEFAULT_BUDGET_S, postcopy_recoverable=None, auto_converge_initial=None):
     """MigrationOptions with the collection's defaults and rules.
 
     The pre-copy budget, unless given, is twice the predicted pre-copy time (or
     twice a first pass when pre-copy is predicted not to converge).
-    Auto-converge 'auto' is on when post-copy cannot be the fallback.
+    Auto-converge 'auto' is on when post-copy cannot be the fallback; it starts from
+    `auto_converge_initial` % (None: QEMU's default).
     QEMU is given `downtime_target_ms` (the operator's `max_downtime_ms` unless given:
     see decisions.rates.downtime_target_ms); results are judged against `max_downtime_ms`.
     """
@@ -99,7 +100,8 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
         auto_converge=assessment.auto_converge_on(auto_converge, postcopy_possible),
         compression=compression, parallel_connections=parallel_connections, tls=tls, persistent=True,
         progress_file=progress_file, stop_file=stop_file, link_timeout_s=link_timeout_s,
-        recovery_budget_s=recovery_budget_s, postcopy_recoverable=postcopy_recoverable)
+        recovery_budget_s=recovery_budget_s, postcopy_recoverable=postcopy_recoverable,
+        auto_converge_initial=auto_converge_initial)
 
 
 def pause_unaware_destination(destination, name, timeout_s=10.0):

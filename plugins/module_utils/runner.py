@@ -48,7 +48,9 @@ MigrationOptions = collections.namedtuple('MigrationOptions', [
     'link_timeout_s',        # no byte sent for this long: the link is down
     'recovery_budget_s',     # how long a failed post-copy is retried before the operator is told
     'postcopy_recoverable',  # True/False: the hosts can/cannot resume a failed post-copy; None: judge by version
+    'auto_converge_initial',  # auto-converge's first throttle, % (None: QEMU's default, 20)
 ])
+MigrationOptions.__new__.__defaults__ = (None,)
 
 
 class MigrationFailed(WaError):
@@ -66,6 +68,8 @@ def migration_flags(options):
         flags |= libvirt.VIR_MIGRATE_POSTCOPY
     if options.auto_converge:
         flags |= libvirt.VIR_MIGRATE_AUTO_CONVERGE
+        if options.auto_converge_initial:
+            params[libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL] = int(options.auto_converge_initial)
     if options.compression:
         flags |= libvirt.VIR_MIGRATE_COMPRESSED
     if options.tls:
@@ -290,6 +294,9 @@ class MigrationRunner:
         action, why = self.policy.precopy_action(elapsed, self.history)
         if isinstance(action, migration_monitor.SetDowntime):
             self._set_downtime(action.ms, why)
+        elif action == migration_monitor.SWITCH_TO_POSTCOPY and not self.options.postcopy_possible:
+            # A policy's schedule (a baseline's) may ask for post-copy where it is forbidden: its next resort.
+            self._abort('%s; post-copy is not possible, aborting (the VM keeps running on the source)' % why)
         elif action == migration_monitor.SWITCH_TO_POSTCOPY:
             self._switch_to_postcopy(why, self.iteration)
         elif action == migration_monitor.ABORT:

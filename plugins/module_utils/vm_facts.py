@@ -32,10 +32,9 @@ def gather(params):
             try:
                 # No destination is chosen yet: what this source's migrations to any host taught.
                 rates = learning.rates_for(params, params['uri'], None, profile.get('domain_type'))
-                # The throttled pre-copy model (assess's auto_converge) is not used to choose: on the test bed
-                # QEMU's throttle reached 99 % and a writer above the link still did not converge.
                 entry.update(assessment.assess(
-                    profile, rates, params['max_downtime_ms'], allowed, params['tolerance'], params['thresholds']))
+                    profile, rates, params['max_downtime_ms'], allowed, params['tolerance'], params['thresholds'],
+                    auto_converge=assessment.auto_converge_on(params['auto_converge'], 'postcopy' in allowed)))
             except ValueError as err:
                 raise BadInput('cannot assess %s: %s' % (name, err))
         else:

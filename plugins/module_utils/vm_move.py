@@ -17,7 +17,8 @@ __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
     _events, _libvirt, learning, lease, migration, migration_uri, preflight, recovery, settings)
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names, rates as rates_mod
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    assessment, names, rates as rates_mod)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 
@@ -136,7 +137,9 @@ class VmMove:
             method, reason, profile, assessed = migration.plan_method(
                 source, dom, self.method, self.params.get('profile_window_s', 0), rates,
                 self.params['max_downtime_ms'], self.postcopy_possible, self.params.get('tolerance', 0.05),
-                postcopy_recoverable=blocker is None)
+                postcopy_recoverable=blocker is None,
+                auto_converge=assessment.auto_converge_on(self.params.get('auto_converge', 'auto'),
+                                                          self.postcopy_possible))
         except migration.NoMethod as err:
             err.details['vm_location'] = where
             raise
@@ -151,11 +154,16 @@ class VmMove:
             decision['profile'] = profile
         if assessed is not None:
             decision['predictions'] = assessed['predictions']
+            if assessed.get('auto_converge_initial_pct'):
+                decision['auto_converge_initial_pct'] = assessed['auto_converge_initial_pct']
         if self.check_mode:
             return self._result(WOULD_MOVE, True, where, destination_state=None, **decision)
         options = self.options(method, assessed['predictions'] if assessed else None)
         if 'downtime_target_ms' not in self.option_overrides:
             options = options._replace(max_downtime_ms=target_ms)
+        if options.auto_converge and decision.get('auto_converge_initial_pct'):
+            # The throttle the model predicted from, where QEMU's default start would take many passes.
+            options = options._replace(auto_converge_initial=decision['auto_converge_initial_pct'])
         try:
             result = migration.migrate_vm(source, destination, dom, options, precopy_policy=self.precopy_policy)
         except WaError as err:

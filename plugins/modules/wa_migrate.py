@@ -253,6 +253,14 @@ predictions:
   description: The cost model's predictions per method, when profiled.
   returned: when profiled
   type: dict
+auto_converge_initial_pct:
+  description:
+    - The vCPU throttle auto-converge starts from, where it is on and the VM was profiled; the model predicts pre-copy
+      from it. The throttle under which the guest, given the share of its vCPUs it wants, dirties at most half the link.
+      QEMU's own start (20 %, then 10 % more every second pass) takes minutes to reach a guest that needs little CPU.
+  returned: when auto-converge is on and the VM was profiled
+  type: int
+  sample: 98
 destination_state:
   description: The VM's state on the destination afterwards.
   returned: always

@@ -66,6 +66,14 @@ options:
     description: Whether the destination can do post-copy (userfaultfd; see the P(workload_aware.live_migration.postcopy_host#role) role).
     type: bool
     default: true
+  auto_converge:
+    description:
+      - Whether pre-copy is predicted with QEMU's auto-converge, as M(workload_aware.live_migration.wa_migrate) will run it.
+      - C(auto) where post-copy is not possible, so a writer faster than the link is predicted to be moved by a
+        throttled pre-copy rather than left behind.
+    type: str
+    choices: [auto, always, never]
+    default: auto
   tolerance:
     description: A less exposed method predicted within this fraction of the fastest is preferred; from 0 to 1.
     type: float
@@ -156,6 +164,7 @@ def main():
             max_downtime_ms=dict(type='int', default=300),
             postcopy_allowed=dict(type='bool', default=True),
             destination_postcopy_capable=dict(type='bool', default=True),
+            auto_converge=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
             tolerance=dict(type='float', default=0.05),
             thresholds=dict(type='dict', default={}),
             **settings.CALIBRATION_ARGUMENT_SPEC

@@ -16,9 +16,18 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.deci
     classifier, cost_model, policy, rates as rates_mod)
 
 
+def cpu_share(profile):
+    """The vCPU time the guest wants (0-1 per vCPU): its demand where measured, else its use; None unmeasured."""
+    for field in ('cpu_demand', 'cpu_util'):
+        if profile.get(field) is not None:
+            return float(profile[field])
+    return None
+
+
 def migration_inputs(profile, bandwidth_mibps, max_downtime_ms):
-    """The cost model's inputs for a profile; unmeasured rates count as zero."""
+    """The cost model's inputs for a profile; unmeasured rates count as zero, an unmeasured CPU share as whole."""
     dirty = profile.get('dirty_rate_mibps') or 0.0
+    share = cpu_share(profile)
     return cost_model.MigrationInputs(
         transfer_mib=float(profile['transfer_mib']),
         dirty_rate_mibps=float(dirty),
@@ -28,6 +37,7 @@ def migration_inputs(profile, bandwidth_mibps, max_downtime_ms):
         touch_rate_mibps=float(dirty),
         bandwidth_mibps=float(bandwidth_mibps),
         max_downtime_ms=float(max_downtime_ms),
+        cpu_share=1.0 if share is None else share,
     )
 
 
@@ -44,17 +54,20 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
     is predicted against the downtime target QEMU will be given (the operator's limit over
     the learned overshoot), and its pause is predicted as that model's pause times the
     overshoot; post-copy and hybrid pause for the learned switch-over.  With `auto_converge`
-    pre-copy is predicted throttled (cost_model.predict_precopy): a writer faster than the link
-    then converges, at the price of its vCPUs' time.  The modules do not pass it yet: on the test
-    bed (TCG) the throttle reached 99 % and a 40 MiB/s writer over a 20 MiB/s link still did not
-    converge, so the model is not a promise there.
+    pre-copy is predicted throttled (cost_model.predict_precopy) from the throttle that makes the
+    guest dirty at most half the link (cost_model.throttle_to_converge, given to QEMU as its
+    start: `auto_converge_initial_pct`): a writer faster than the link then converges, at the
+    price of the work its throttled vCPUs cannot do (the guest's CPU share decides how much).
     """
     target_ms = rates_mod.downtime_target_ms(max_downtime_ms, rates)
-    predictions = _predict(profile, rates, target_ms, auto_converge)
+    throttle = None
+    if auto_converge:
+        throttle = cost_model.throttle_to_converge(migration_inputs(profile, rates.rate_mibps, target_ms))
+    predictions = _predict(profile, rates, target_ms, auto_converge, throttle)
     result = {
         'bandwidth_mibps': rates.rate_mibps,
         'inputs': dict(rates_mod.as_dict(rates), downtime_limit_ms=max_downtime_ms, downtime_target_ms=target_ms,
-                       dirty_rate_mibps=profile.get('dirty_rate_mibps'),
+                       dirty_rate_mibps=profile.get('dirty_rate_mibps'), cpu_share=cpu_share(profile),
                        fault_latency_ms=cost_model.DEFAULT_FAULT_LATENCY_MS),
         'classification': classifier.classify(profile, rates.rate_mibps, thresholds),
         'predictions': dict((method, cost_model.as_dict(p)) for method, p in predictions.items()),
@@ -62,7 +75,12 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
     result['inputs']['sources'].update(
         dirty_rate_mibps='measured: %s, %d one-second samples' % (
             profile.get('dirty_rate_mode') or 'page-sampling', len(profile.get('dirty_rate_samples') or [])),
-        fault_latency_ms='default (a loopback round trip and a page; not yet fitted from page requests)')
+        fault_latency_ms='default (a loopback round trip and a page; not yet fitted from page requests)',
+        cpu_share='measured: vCPU time %s over the profile' % (
+            'and run-queue delay' if profile.get('cpu_demand') is not None else 'used')
+        if cpu_share(profile) is not None else 'not measured: taken as the whole vCPU')
+    if throttle is not None:
+        result['auto_converge_initial_pct'] = int(round(throttle * 100))
     method, reason = _choose(predictions, max_downtime_ms, allowed_methods, tolerance, postcopy_recoverable)
 
     # Page sampling looks at few pages: where the choice flips inside the dirty rate's spread,
@@ -70,7 +88,7 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
     interval = dirty_rate_interval(profile.get('dirty_rate_samples'))
     if interval is not None:
         result['inputs']['dirty_rate_interval_mibps'] = [round(interval[0], 1), round(interval[1], 1)]
-        high = _predict(dict(profile, dirty_rate_mibps=interval[1]), rates, target_ms, auto_converge)
+        high = _predict(dict(profile, dirty_rate_mibps=interval[1]), rates, target_ms, auto_converge, throttle)
         method_high, reason_high = _choose(high, max_downtime_ms, allowed_methods, tolerance, postcopy_recoverable)
         if method_high != method:
             reason = ('%s; the choice flips within the dirty rate\'s spread (%.1f-%.1f MiB/s measured): %s at its '
@@ -79,16 +97,20 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
             method = method_high
             predictions = high
     result['recommended_method'] = method
-    if method == 'precopy' and auto_converge and predictions['precopy'].slowdown > 0:
-        reason += '; auto-converge throttles the guest %.0f %% on average' % (predictions['precopy'].slowdown * 100)
+    if method == 'precopy' and auto_converge and (
+            profile.get('dirty_rate_mibps') or 0) > cost_model.THROTTLE_TRIGGER * rates.rate_mibps:
+        reason += ('; auto-converge throttles the guest from %d %% (it wants %.0f %% of its vCPUs), costing it %.0f %% '
+                   'of its work on average' % (result['auto_converge_initial_pct'], 100 * (cpu_share(profile) or 1.0),
+                                               predictions['precopy'].slowdown * 100))
     result['reason'] = reason + '; rate %.0f MiB/s (%s)' % (rates.rate_mibps, rates.sources['rate_mibps'])
     return result
 
 
-def _predict(profile, rates, target_ms, auto_converge):
+def _predict(profile, rates, target_ms, auto_converge, throttle_initial=None):
     inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
     predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms,
-                                         hybrid_switchover_ms=rates.late_switchover_ms, auto_converge=auto_converge)
+                                         hybrid_switchover_ms=rates.late_switchover_ms, auto_converge=auto_converge,
+                                         throttle_initial=throttle_initial or cost_model.THROTTLE_INITIAL)
     precopy = predictions['precopy']
     if precopy.converges:
         predictions['precopy'] = precopy._replace(downtime_ms=precopy.downtime_ms * rates.overshoot)

@@ -85,12 +85,14 @@ Progress.__new__.__defaults__ = (None, None, None, None)
 MAX_THROTTLE_PERCENT = 99
 
 
-def throttling_up(history):
-    """The auto-converge throttle (%) while it can still rise (None: not throttling or at its maximum)."""
-    known = [s.throttle for s in history if s.throttle is not None]
-    if not known or known[-1] >= MAX_THROTTLE_PERCENT:
-        return None
-    return known[-1]
+def throttle_exhausted(history, stall_passes=DEFAULT_STALL_PASSES):
+    """Whether auto-converge has had its say: the throttle is at its maximum and the passes since stalled too.
+
+    A throttle acts on the passes after it is set (QEMU sets it as a pass begins): the passes
+    before say nothing about whether it is enough.
+    """
+    at_max = [i for i, s in enumerate(history) if s.throttle is not None and s.throttle >= MAX_THROTTLE_PERCENT]
+    return bool(at_max) and precopy_stalled(history[at_max[0]:], stall_passes)
 
 
 def switch_due(method, iteration):
@@ -194,8 +196,9 @@ def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stal
 
     In this order: a dead link aborts; the re-prediction (live_action, only with a
     `max_downtime_ms`) may switch; the budget and the stall rule are the backstop.  Without
-    post-copy and with `auto_converge`, a stall is not the end while QEMU can still raise
-    the guest's throttle (it starts after a few passes): only the budget ends it then.
+    post-copy and with `auto_converge`, a stall is not the end until the throttle has reached
+    its maximum and the passes since have stalled too (throttle_exhausted): before, only the
+    budget ends it.
     """
     if link_stalled(history, elapsed_s, link_timeout_s):
         return ABORT, ('the migration link carried no data for %.0f s; aborting (the VM keeps running on the '
@@ -206,8 +209,7 @@ def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stal
     if elapsed_s >= precopy_budget_s:
         why = 'pre-copy used its %.0f s budget' % precopy_budget_s
     elif precopy_stalled(history, stall_passes):
-        if auto_converge and not postcopy_possible and (throttling_up(history) is not None or not any(
-                s.throttle for s in history if s.throttle is not None)):
+        if auto_converge and not postcopy_possible and not throttle_exhausted(history, stall_passes):
             return None, None
         why = 'pre-copy is not converging: passes stopped shrinking (%d without a new low)' % stall_passes
     else:

@@ -46,3 +46,12 @@ def test_options_map_to_flags():
                  libvirt.VIR_MIGRATE_PARALLEL):
         assert flags & flag
     assert params == {libvirt.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS: 4}
+
+
+def test_auto_converge_starts_from_the_throttle_auto_chose_and_only_with_auto_converge():
+    _flags, params = runner.migration_flags(options(auto_converge=True, auto_converge_initial=95))
+    assert params[libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL] == 95
+    _flags, params = runner.migration_flags(options(auto_converge=False, auto_converge_initial=95))
+    assert libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL not in params
+    _flags, params = runner.migration_flags(options(auto_converge=True))
+    assert libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL not in params

@@ -248,19 +248,21 @@ def test_collection_policy_re_predicts_with_the_wider_margin_where_postcopy_cann
     assert policy.hybrid_decision(history)[0] is False
 
 
-def stalled_with_throttle(throttle):
-    """Four passes stuck at 96 MiB, the last sample carrying QEMU's auto-converge throttle (%)."""
-    history = passes(300, 96, 96, 96, 96)
-    last = history[-1]
-    return history[:-1] + [last._replace(throttle=throttle)]
+def stalled_with_throttle(throttle, from_pass=4):
+    """Five passes stuck at 96 MiB; from pass `from_pass` on the samples carry QEMU's auto-converge throttle (%)."""
+    history = passes(300, 96, 96, 96, 96, 96)
+    return [s._replace(throttle=throttle) if s.iteration >= from_pass else s for s in history]
 
 
 def test_without_postcopy_a_stall_waits_while_auto_converge_can_still_raise_the_throttle():
     for throttle in (None, 0, 20, 90):
         action, _why = monitor.precopy_action(9.0, stalled_with_throttle(throttle), False, 60.0, auto_converge=True)
         assert action is None, throttle
-    # At the throttle's maximum, the stall is final.
-    action, why = monitor.precopy_action(9.0, stalled_with_throttle(99), False, 60.0, auto_converge=True)
+    # A throttle that has just reached its maximum acts on the passes after it: they decide.
+    action, _why = monitor.precopy_action(9.0, stalled_with_throttle(99, from_pass=5), False, 60.0, auto_converge=True)
+    assert action is None
+    # At the throttle's maximum, and stalled since, the stall is final.
+    action, why = monitor.precopy_action(9.0, stalled_with_throttle(99, from_pass=1), False, 60.0, auto_converge=True)
     assert action == monitor.ABORT and 'not converging' in why
     # Without auto-converge, as before.
     assert monitor.precopy_action(9.0, stalled_with_throttle(20), False, 60.0)[0] == monitor.ABORT
