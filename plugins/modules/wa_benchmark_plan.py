@@ -22,7 +22,10 @@ author:
   - workload_aware developers (@workload-aware)
 options:
   cells:
-    description: The workload cells, each a C(workload) (its name in the results) at a C(memory_mib).
+    description:
+      - The workload cells, each a C(workload) (its name in the results) at a C(memory_mib).
+      - A cell may list its own C(methods) (a subset of O(methods)) and set C(postcopy_allowed=false) (as for a
+        destination that cannot take post-copy; its runs carry it, and it cannot list C(postcopy) or C(hybrid)).
     type: list
     elements: dict
     required: true
@@ -64,7 +67,8 @@ EXAMPLES = r'''
 RETURN = r'''
 pending:
   description: The runs to make, in order, each with C(index) (its number in the whole matrix), C(workload),
-    C(memory_mib), C(bandwidth_mibps), C(method) and C(repetition).
+    C(memory_mib), C(bandwidth_mibps), C(method) and C(repetition); C(postcopy_allowed=false) for a cell without
+    post-copy.
   returned: always
   type: list
   elements: dict

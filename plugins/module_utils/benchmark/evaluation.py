@@ -98,15 +98,19 @@ def _csv_value(value):
 def plan_runs(cells, methods, repetitions, bandwidths):
     """Every run of the matrix, in order: cell, bandwidth, repetition, method.
 
-    Methods rotate from one repetition to the next, so that none always runs first.
+    Methods rotate from one repetition to the next, so that none always runs first.  A cell
+    may name its own `methods` (of these, in this order) and carry `postcopy_allowed: false`
+    (a destination that cannot take post-copy): its runs carry it.
     """
     runs = []
     for cell in cells:
+        own = [m for m in methods if m in cell['methods']] if cell.get('methods') else list(methods)
+        extra = {} if cell.get('postcopy_allowed', True) else {'postcopy_allowed': False}
         for bandwidth in bandwidths:
             for repetition in range(1, repetitions + 1):
-                shift = (repetition - 1) % len(methods)
-                for method in methods[shift:] + methods[:shift]:
-                    runs.append(dict(workload=cell['workload'], memory_mib=cell['memory_mib'],
+                shift = (repetition - 1) % len(own)
+                for method in own[shift:] + own[:shift]:
+                    runs.append(dict(extra, workload=cell['workload'], memory_mib=cell['memory_mib'],
                                      bandwidth_mibps=bandwidth, method=method, repetition=repetition))
     return runs
 
@@ -292,6 +296,15 @@ def pending_runs(params):
     for cell in params['cells']:
         if not cell.get('workload') or not isinstance(cell.get('memory_mib'), int) or cell['memory_mib'] <= 0:
             raise BadInput('each cell needs a workload and a positive integer memory_mib, got %s' % (cell,))
+        own = cell.get('methods')
+        if own is not None and (not isinstance(own, list) or not set(own) & set(params['methods'])):
+            raise BadInput('a cell\'s methods must list some of %s, got %s' % (', '.join(params['methods']), cell))
+        if own and set(own) - set(ALL_METHODS):
+            raise BadInput('unknown methods in cell %s; known: %s' % (cell, ', '.join(ALL_METHODS)))
+        if not cell.get('postcopy_allowed', True) and set(own or params['methods']) & set(('postcopy', 'hybrid')):
+            raise BadInput('a cell without post-copy cannot run postcopy or hybrid: %s' % (cell,))
+        if not isinstance(cell.get('postcopy_allowed', True), bool):
+            raise BadInput('a cell\'s postcopy_allowed must be true or false, got %s' % (cell,))
     try:
         done = set(run_key(r) for r in read_runs(params['results_file']))
     except (IOError, OSError, KeyError, ValueError) as err:

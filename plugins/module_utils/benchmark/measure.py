@@ -19,6 +19,7 @@ import time
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
     guest_health, learning, migration, preflight, runner, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines, evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import assessment
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 # Reports after a migration: the generator re-verifies its whole working set
@@ -57,18 +58,22 @@ def healthy_before(console_log, timeout_s=30, fresh_s=2.0):
     return reports
 
 
-def move_for(name, method, dest_uri, params, memory_mib, predictions):
+def move_for(name, method, dest_uri, params, memory_mib, predictions, auto_converge_initial=None):
     """The vm_move.VmMove of one run, its method already chosen: a baseline brings its pre-copy policy
-    and flags; the collection's methods may always use post-copy, as in the benchmark's design."""
+    and flags; the collection's methods may use post-copy unless the run forbids it (`postcopy_allowed`,
+    a cell as for a destination without post-copy), as in the benchmark's design.  `auto_converge_initial`:
+    the throttle auto chose to start auto-converge from (None: QEMU's default)."""
     run_params = dict(params, profile_window_s=0)
     if method in evaluation.BASELINE_METHODS:
         policy = baselines.baseline(method, memory_mib)
-        run_params['postcopy_allowed'] = policy.postcopy
+        run_params['postcopy_allowed'] = policy.postcopy and params['postcopy_allowed']
         return vm_move.VmMove(name, dest_uri, 'precopy', run_params, option_overrides=dict(
             precopy_budget_s=params['time_budget_s'], auto_converge='always' if policy.auto_converge else 'never'),
             precopy_policy=policy)
-    run_params['postcopy_allowed'] = True
-    return vm_move.VmMove(name, dest_uri, method, run_params, option_overrides=migration.budget_basis(predictions))
+    overrides = migration.budget_basis(predictions)
+    if auto_converge_initial:
+        overrides['auto_converge_initial'] = auto_converge_initial
+    return vm_move.VmMove(name, dest_uri, method, run_params, option_overrides=overrides)
 
 
 def run_once(source, destination, dom, request, params, source_uri):
@@ -82,11 +87,14 @@ def run_once(source, destination, dom, request, params, source_uri):
     before = healthy_before(request['console_log'])
     start_seq = before[-1].seq
     predictions = request.get('predictions')
-    chosen, predicted, note = None, None, ''
+    chosen, predicted, note, auto_converge_initial = None, None, '', None
     if method == evaluation.AUTO:
         rates = learning.rates_for(params, source_uri, request['dest_uri'], preflight.domain_type(dom))
         chosen, reason, _profile, assessed = migration.plan_method(
-            source, dom, 'auto', request['profile_window_s'], rates, request['max_downtime_ms'], True)
+            source, dom, 'auto', request['profile_window_s'], rates, request['max_downtime_ms'],
+            params['postcopy_allowed'],
+            auto_converge=assessment.auto_converge_on(params['auto_converge'], params['postcopy_allowed']))
+        auto_converge_initial = assessed.get('auto_converge_initial_pct')
         predictions = assessed['predictions']
         predicted = predictions[chosen]['total_s']
         note = reason
@@ -94,7 +102,8 @@ def run_once(source, destination, dom, request, params, source_uri):
         start_seq = _reports(request['console_log'])[-1].seq
     elif method in evaluation.OWN_METHODS and predictions:
         predicted = predictions[method]['total_s']
-    move = move_for(dom.name(), chosen or method, request['dest_uri'], params, request['memory_mib'], predictions)
+    move = move_for(dom.name(), chosen or method, request['dest_uri'], params, request['memory_mib'], predictions,
+                    auto_converge_initial)
     try:
         result = move.run(source, destination, source_uri)
         success = True

@@ -56,6 +56,15 @@ def test_the_plan_covers_the_matrix_and_rotates_the_methods():
     assert first_methods == ['precopy', 'postcopy', 'auto']
 
 
+def test_a_cell_may_run_some_methods_only_and_forbid_postcopy():
+    cells = [dict(workload='cpu', memory_mib=256),
+             dict(workload='write-above-no-postcopy', memory_mib=256, postcopy_allowed=False,
+                  methods=['auto', 'precopy', 'kubevirt'])]
+    runs = evaluation.plan_runs(cells, ['precopy', 'postcopy', 'hybrid', 'auto'], 1, [50])
+    assert [r['method'] for r in runs] == ['precopy', 'postcopy', 'hybrid', 'auto', 'precopy', 'auto']
+    assert [r.get('postcopy_allowed', True) for r in runs] == [True] * 4 + [False] * 2
+
+
 def test_work_ratio_is_the_rate_during_over_the_rate_before():
     before = [report(1, 100.0), report(2, 40.0), report(3, 40.0), report(4, 40.0)]
     assert evaluation.work_ratio(before, [report(5, 20.0), report(6, 40.0)]) == 0.75
@@ -124,6 +133,10 @@ def test_calibration_recovers_setup_time_and_bandwidth_efficiency_per_way_of_mov
     (dict(bandwidths_mibps=[]), 'bandwidths_mibps must name at least one bandwidth'),
     (dict(repetitions=0), 'repetitions must be from 1 to 100 runs, got 0'),
     (dict(cells=[dict(workload='w', memory_mib='256')]), 'a positive integer memory_mib'),
+    (dict(cells=[dict(workload='w', memory_mib=256, methods=['auto'])]), "a cell's methods must list some of precopy"),
+    (dict(methods=['precopy', 'postcopy'], cells=[dict(workload='w', memory_mib=256, postcopy_allowed=False)]),
+     'a cell without post-copy cannot run postcopy or hybrid'),
+    (dict(cells=[dict(workload='w', memory_mib=256, postcopy_allowed='no')]), 'must be true or false'),
 ])
 def test_a_benchmark_plan_request_that_cannot_be_right_is_refused(tmp_path, params, message):
     request = dict(cells=[dict(workload='w', memory_mib=256)], methods=['precopy'], repetitions=1,
