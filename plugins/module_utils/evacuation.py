@@ -5,7 +5,12 @@
 in one process, so no VM waits on anything but its own migration.  Each move
 is vm_move's per-VM workflow, as wa_migrate runs it; every planned VM ends in
 exactly one of moved, skipped (already there), left behind (or, in check
-mode, would move)."""
+mode, would move).
+
+A move holds its slot until the destination says its guest runs there
+(arrival.py), not until libvirt's call returns: the source's QEMU exiting and
+libvirt's confirm (1.4-1.6 s a migration on the test bed) overlap the next
+migration instead of delaying it."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -59,6 +64,26 @@ def check_plan(moves, destinations):
     return targets
 
 
+class Slot:
+    """One migration's place among the `concurrency` that run at once, given back once.
+
+    Given back when the destination says the VM runs there, or when its move ends
+    (failed, skipped, check mode, no arrival event): whichever comes first.
+    """
+
+    def __init__(self, semaphore):
+        self._semaphore = semaphore
+        self._lock = threading.Lock()
+        self._released = False
+
+    def release(self):
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        self._semaphore.release()
+
+
 class Evacuation:
     """`moves` from planner.plan_evacuation; `targets` maps a destination name to
     {'uri': for the source host, 'control_uri': for us, 'postcopy_capable': bool, optionally
@@ -96,8 +121,16 @@ class Evacuation:
         with self.lock:
             bucket.append(entry)
 
-    def _move(self, move):
+    def _move(self, move, slot=None):
         name, target = move['vm'], self.targets[move['destination']]
+        arrived = []
+
+        def on_arrival():
+            # In the event loop's thread: note the time and free the slot, nothing more.
+            arrived.append(self.clock())
+            if slot is not None:
+                slot.release()
+
         if self._stopped():
             self._record(self.left_behind, {'vm': name, 'reason': 'stopped by the operator before it started'})
             return
@@ -111,10 +144,10 @@ class Evacuation:
                 option_overrides=dict(predicted_precopy_s=move.get('predicted_s'), stop_file=self.stop_file,
                                       postcopy_recoverable=target.get('postcopy_recoverable',
                                                                       self.params.get('postcopy_recoverable'))),
-                learned=self._learned(),
+                learned=self._learned(), on_arrival=on_arrival,
             ).run(source, destination, self.source_uri)
             sample = result.pop('calibration_sample', None)
-            self._record_result(move, result)
+            self._record_result(move, result, arrived[0] if arrived else None)
             self._learn(name, sample)
         except (WaError, libvirt.libvirtError) as err:
             # The one error boundary of a move: the VM is left behind, with where it is.
@@ -143,7 +176,7 @@ class Evacuation:
             for move in self.queue:
                 rates = learning.rates_for(self.params, self.source_uri, self.targets[move['destination']]['uri'],
                                            move.get('hypervisor'), self.learned)
-                rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'])
+                rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'], rates.tail_s)
             before = [m['vm'] for m in self.queue]
             self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency)
             self.replans.append({
@@ -154,8 +187,10 @@ class Evacuation:
                           for m in self.queue],
             })
 
-    def _record_result(self, move, result):
+    def _record_result(self, move, result, arrived_at=None):
+        """Record a move's result; `arrived_at`: when the destination said the guest runs there (clock)."""
         name = move['vm']
+        now = self.clock()
         if result['outcome'] == vm_move.ALREADY_THERE:
             self._record(self.skipped, {'vm': name, 'reason': 'already runs on %s' % move['destination']})
         elif result['outcome'] in (vm_move.WOULD_MOVE, vm_move.WOULD_FINISH_EARLIER_RUN):
@@ -175,16 +210,17 @@ class Evacuation:
                 'downtime_limit_ms': result.get('downtime_limit_ms'),
                 'downtime_breach': bool(result.get('downtime_breach')),
                 'bytes_transferred': result.get('bytes_transferred'),
-                'safe_at_s': round(self.clock() - self.start, 2), 'state': 'running on %s' % move['destination'],
+                # Safe when libvirt on the destination said it runs there; else when the move ended.
+                'safe_at_s': round((arrived_at if arrived_at is not None else now) - self.start, 2),
+                'finished_at_s': round(now - self.start, 2),
+                'state': 'running on %s' % move['destination'],
             })
 
-    def _worker(self):
-        while True:
-            with self.lock:
-                if not self.queue:
-                    return
-                move = self.queue.pop(0)
-            self._move(move)
+    def _move_in(self, move, slot):
+        try:
+            self._move(move, slot)
+        finally:
+            slot.release()
 
     def _unaccounted(self):
         """Planned VMs in no list (a worker that died of a bug)."""
@@ -193,18 +229,26 @@ class Evacuation:
         return [move['vm'] for move in self.moves if move['vm'] not in seen]
 
     def run(self):
-        """Run every move; returns {'moved', 'skipped', 'left_behind', 'would_move', 'total_s',
+        """Run every move; returns {'moved', 'skipped', 'left_behind', 'would_move', 'total_s', 'last_safe_s',
         'downtime_breaches', 'replans', 'calibration_samples'}.
 
         After each migration that finished, the moves not yet started are re-predicted with
         the rates measured so far and put shortest first again (planner.replan)."""
         self.start = self.clock()
         self.queue = list(self.moves)
-        workers = [threading.Thread(target=self._worker, name='evacuate-%d' % i)
-                   for i in range(max(1, self.concurrency))]
-        for worker in workers:
+        free = threading.Semaphore(max(1, self.concurrency))
+        workers = []
+        while True:
+            free.acquire()
+            with self.lock:
+                move = self.queue.pop(0) if self.queue else None
+            if move is None:
+                free.release()
+                break
+            worker = threading.Thread(target=self._move_in, args=(move, Slot(free)), name='evacuate-%s' % move['vm'])
             worker.daemon = True
             worker.start()
+            workers.append(worker)
         for worker in workers:
             worker.join()
         for name in self._unaccounted():
@@ -218,6 +262,7 @@ class Evacuation:
             'left_behind': sorted(self.left_behind, key=lambda m: order.get(m['vm'], 0)),
             'would_move': sorted(self.would_move, key=lambda m: order.get(m['vm'], 0)),
             'total_s': round(self.clock() - self.start, 2),
+            'last_safe_s': max([m['safe_at_s'] for m in self.moved] or [0.0]),
             'downtime_breaches': [m['vm'] for m in self.moved if m['downtime_breach']],
             'replans': self.replans,
             'calibration_samples': self.samples,
@@ -229,7 +274,7 @@ def evacuate(params, check_mode):
     settings.check_bounds(params)
     targets = check_plan(params['moves'], params['destinations'])
     if not params['moves']:
-        return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0,
+        return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0, last_safe_s=0.0,
                     downtime_breaches=[], replans=[], calibration_samples=[])
     _events.ensure_event_loop()
     result = Evacuation(params['uri'], params['moves'], targets, params, params['concurrency'], params['stop_file'],

@@ -45,7 +45,7 @@ def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_t
         return None
     entry = calibration_store.to_entry(calibration.Sample(
         sent / MIB, total, result.get('downtime_ms'), cap_mibps or 0, result.get('method_used') or 'precopy',
-        downtime_target_ms, result.get('total_time_s')))
+        downtime_target_ms, result.get('total_time_s'), result.get('running_on_destination_s')))
     entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR)
     return entry
 

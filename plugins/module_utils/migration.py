@@ -10,7 +10,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    preflight, profiler, recovery, runner, stats_polling)
+    arrival, preflight, profiler, recovery, runner, stats_polling)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     assessment, migration_monitor, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
@@ -188,8 +188,13 @@ def restore_polling(source, destination, name, where):
     return None
 
 
-def migrate_vm(source, destination, dom, options, precopy_policy=None):
+def migrate_vm(source, destination, dom, options, precopy_policy=None, on_arrival=None):
     """Run the migration and check the VM runs on the destination.
+
+    `on_arrival()` is called once, in the event loop's thread, when the destination's libvirt
+    says the guest runs there with all its memory (arrival.ArrivalWatch), before the source
+    has finished; the result's `running_on_destination_s` says when (seconds since the
+    migration started; None when the event was not seen).
 
     A post-copy that fails on its link is resumed within the recovery budget.
     Where post-copy may run, the balloon's statistics polling is off for the
@@ -201,8 +206,11 @@ def migrate_vm(source, destination, dom, options, precopy_policy=None):
     name = dom.name()
     if stats_polling.needs_pause(options.method, options.postcopy_possible):
         stats_polling.pause(dom)
+    job = runner.MigrationRunner(source, dom, options, policy=precopy_policy)
     try:
-        result = runner.MigrationRunner(source, dom, options, policy=precopy_policy).run()
+        with arrival.ArrivalWatch(destination, name, on_arrival, clock=job.clock) as watch:
+            result = job.run()
+        result['running_on_destination_s'] = None if watch.at is None else round(watch.at - job.start, 3)
     except runner.MigrationFailed as err:
         where = locate(source, destination, name)
         if recovery.is_split(where):

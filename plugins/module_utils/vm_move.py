@@ -58,8 +58,11 @@ class VmMove:
     """
 
     def __init__(self, name, dest_uri, method, params, destination_postcopy_capable=True, check_mode=False,
-                 lock_dir=lease.DEFAULT_LOCK_DIR, option_overrides=None, precopy_policy=None, learned=None):
+                 lock_dir=lease.DEFAULT_LOCK_DIR, option_overrides=None, precopy_policy=None, learned=None,
+                 on_arrival=None):
         self.name = name
+        # Called once when the destination says the guest runs there (migration.migrate_vm).
+        self.on_arrival = on_arrival
         self.dest_uri = dest_uri
         self.method = method
         self.params = params
@@ -165,7 +168,8 @@ class VmMove:
             # The throttle the model predicted from, where QEMU's default start would take many passes.
             options = options._replace(auto_converge_initial=decision['auto_converge_initial_pct'])
         try:
-            result = migration.migrate_vm(source, destination, dom, options, precopy_policy=self.precopy_policy)
+            result = migration.migrate_vm(source, destination, dom, options, precopy_policy=self.precopy_policy,
+                                          on_arrival=self.on_arrival)
         except WaError as err:
             for key, value in decision.items():
                 err.details.setdefault(key, value)

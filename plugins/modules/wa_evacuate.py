@@ -39,7 +39,10 @@ options:
     type: dict
     required: true
   concurrency:
-    description: Migrations at once, from 1 to 16.
+    description:
+      - Migrations at once, from 1 to 16. A migration holds its place until the destination says its guest runs
+        there, not until libvirt's call returns; the source's QEMU exiting and libvirt's confirm then overlap the
+        next migration.
     type: int
     default: 1
   lock_dir:
@@ -67,15 +70,19 @@ EXAMPLES = r'''
 
 RETURN = r'''
 moved:
-  description: VMs now running on their destination, in the order they became safe.
+  description:
+    - VMs now running on their destination, in the order they became safe.
+    - C(safe_at_s) is when the destination's libvirt said the guest runs there (lifecycle event resumed, migrated),
+      seconds from the evacuation's start; C(finished_at_s) when its move ended (libvirt's call returned, and the VM
+      was found running there). The next migration starts at C(safe_at_s).
   returned: always
   type: list
   elements: dict
   sample:
     - {vm: wa-cpu, destination: hv3, method: precopy, total_time_s: 2.9, transfer_time_s: 0.8, predicted_s: 3.1,
        rate_source: learned from 3 migrations of this pair at no cap, prediction_error: 0.07, downtime_ms: 30,
-       downtime_limit_ms: 300, downtime_breach: false, bytes_transferred: 90000000, safe_at_s: 2.9,
-       state: running on hv3}
+       downtime_limit_ms: 300, downtime_breach: false, bytes_transferred: 90000000, safe_at_s: 1.4,
+       finished_at_s: 2.9, state: running on hv3}
 skipped:
   description: VMs already on their destination.
   returned: always
@@ -93,6 +100,10 @@ would_move:
   elements: dict
 total_s:
   description: Seconds from the first migration's start to the last one's end.
+  returned: always
+  type: float
+last_safe_s:
+  description: Seconds from the first migration's start until the last VM moved was safe (RV(moved[].safe_at_s)); 0 with none.
   returned: always
   type: float
 downtime_breaches:

@@ -30,8 +30,9 @@ Sample = collections.namedtuple('Sample', [
     'method',              # the method used: precopy, postcopy, hybrid, precopy+postcopy
     'downtime_target_ms',  # the downtime limit QEMU was given (pre-copy), None if unknown
     'transfer_s',          # QEMU's part of total_s (its set-up and the transfer), None if unknown
+    'arrival_s',           # when the destination said the guest runs there (of total_s), None if unknown
 ])
-Sample.__new__.__defaults__ = (0, 'precopy', None, None)
+Sample.__new__.__defaults__ = (0, 'precopy', None, None, None)
 
 # Fewer samples than this, or sizes closer than MIN_SPREAD (largest / smallest), tell
 # the fixed cost and the rate apart no better than a guess: nothing is learned yet.
@@ -151,6 +152,18 @@ def rate_given_fixed(samples, fixed_s):
     if not rates:
         return None
     return {'rate_mibps': median(rates), 'samples': len(rates)}
+
+
+def tail_s(samples):
+    """{'tail_s', 'samples'}: the median time from the guest running on the destination to libvirt's return; None.
+
+    The source's QEMU exits and libvirt confirms the migration then: an evacuation need not wait
+    for it to start the next migration (arrival.py).
+    """
+    tails = [s.total_s - s.arrival_s for s in samples if s.arrival_s is not None and s.total_s >= s.arrival_s]
+    if not tails:
+        return None
+    return {'tail_s': median(tails), 'samples': len(tails)}
 
 
 # A switch at the start (post-copy) and one after pre-copy passes (hybrid, a pre-copy switched) pause

@@ -18,6 +18,9 @@ Pure Python, no libvirt.
   VMs go by pre-copy.
 * A VM that fits nowhere is left behind, with the reason, and does not stop
   the others.
+* A VM is safe, and the next migration starts, when the destination says the
+  guest runs there: the last `tail_s` of each migration (the source's QEMU
+  exiting, libvirt's confirm) is off the critical path.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -37,8 +40,9 @@ VmToMove = collections.namedtuple('VmToMove', [
     'reason',             # why that method (or why none)
     'sent_mib',           # predicted data sent by that method (None: unknown): re-planned with measured rates
     'hypervisor',         # the guest's hypervisor type (kvm, qemu), for the rates learned per type
+    'tail_s',             # of predicted_s, the part after the guest runs on the destination (None: unknown)
 ])
-VmToMove.__new__.__defaults__ = (None, None)
+VmToMove.__new__.__defaults__ = (None, None, None)
 
 Destination = collections.namedtuple('Destination', [
     'name', 'free_memory_mib', 'free_vcpus', 'postcopy_capable', 'storage',
@@ -51,6 +55,24 @@ UNKNOWN_DURATION_S = 3600.0
 
 def _duration(vm):
     return vm.predicted_s if vm.predicted_s is not None else UNKNOWN_DURATION_S
+
+
+def until_safe_s(move):
+    """Of a move's predicted time, the part until the VM runs on the destination: what the next move waits for."""
+    predicted = move.get('predicted_s')
+    if predicted is None:
+        return UNKNOWN_DURATION_S
+    return max(0.0, predicted - (move.get('tail_s') or 0.0))
+
+
+def _slots(moves, concurrency, start_s=0.0):
+    """Set each move's predicted_safe_at_s: `concurrency` migrations share the link, so each runs about
+    `concurrency` times slower than alone; a move starts when a slot frees (the previous VM is safe)."""
+    slots = [float(start_s)] * max(1, concurrency)
+    for move in moves:
+        slot = min(range(len(slots)), key=lambda i: slots[i])
+        slots[slot] += until_safe_s(move) * len(slots)
+        move['predicted_safe_at_s'] = round(slots[slot], 2)
 
 
 def _fits(vm, host, headroom_mib, vcpu_ratio):
@@ -97,30 +119,23 @@ def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256,
         host['free_vcpus'] -= vm.vcpus
         moves.append({'vm': vm.name, 'destination': name, 'method': method, 'predicted_s': round(duration, 2),
                       'predicted_sent_mib': vm.sent_mib if method == vm.method else None,
-                      'hypervisor': vm.hypervisor, 'reason': note or vm.reason})
+                      'hypervisor': vm.hypervisor, 'tail_s': vm.tail_s, 'reason': note or vm.reason})
     _schedule(moves, concurrency)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
     return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2)}
 
 
 def _schedule(moves, concurrency):
-    """Number the moves and predict when each VM is safe.
-
-    `concurrency` migrations share the link, so each runs about `concurrency`
-    times slower than alone; a move starts when a slot frees.
-    """
-    slots = [0.0] * concurrency
+    """Number the moves and predict when each VM is safe (_slots)."""
     for order, move in enumerate(moves, start=1):
-        slot = min(range(concurrency), key=lambda i: slots[i])
-        slots[slot] += move['predicted_s'] * concurrency
         move['order'] = order
-        move['predicted_safe_at_s'] = round(slots[slot], 2)
+    _slots(moves, concurrency)
 
 
 def replan(remaining, rates_by_vm, now_s, concurrency=1):
     """The moves not yet started, re-predicted with the rates just measured, shortest first again.
 
-    `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from)}.  A move's new
+    `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from, tail_s)}.  A move's new
     prediction is its predicted data over the rate plus the fixed cost; a move without a
     predicted data size (or rates) keeps its prediction.  Safe-at times count from `now_s`.
     """
@@ -131,14 +146,12 @@ def replan(remaining, rates_by_vm, now_s, concurrency=1):
         if rates and move.get('predicted_sent_mib') and rates[0] > 0:
             move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rates[0], 2)
             move['rate_source'] = rates[2]
+            if len(rates) > 3 and rates[3] is not None:
+                move['tail_s'] = rates[3]
         updated.append(move)
     updated.sort(key=lambda m: (m['predicted_s'] if m.get('predicted_s') is not None else UNKNOWN_DURATION_S,
                                 m['vm']))
-    slots = [float(now_s)] * max(1, concurrency)
-    for move in updated:
-        slot = min(range(len(slots)), key=lambda i: slots[i])
-        slots[slot] += (move.get('predicted_s') or UNKNOWN_DURATION_S) * len(slots)
-        move['predicted_safe_at_s'] = round(slots[slot], 2)
+    _slots(updated, concurrency, now_s)
     return updated
 
 
@@ -158,6 +171,7 @@ def vm_to_move(name, entry):
         reason=entry.get('reason'),
         sent_mib=predictions.get(method, {}).get('sent_mib') if method else None,
         hypervisor=profile.get('domain_type'),
+        tail_s=(entry.get('inputs') or {}).get('tail_s'),
     )
 
 

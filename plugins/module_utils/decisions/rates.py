@@ -37,13 +37,15 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.deci
 #   destination's finish and the source's confirm); post-copy paused 5-15 ms, hybrid's switch after its first
 #   pass 87-179 ms (the benchmark, idle guest); pre-copy's pause ran up to
 #   1.36x the limit QEMU was given (1.74x at 20 MiB/s in the benchmark).
+#   The source's QEMU exits and libvirt confirms 1.4-1.6 s after the destination says the guest runs there
+#   (the tail: lifecycle events of the benchmark's migrations), all of it inside fixed_s.
 # kvm: one QEMU migration stream moves 1-3 GB/s (no faster however fast the link): 900 MiB/s, the low end;
 #   the fixed costs as measured under TCG (they are libvirt's and QEMU's, not the guest's).
 DEFAULTS = {
     'qemu': {'rate_mibps': 150.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 15.0,
-             'late_switchover_ms': 180.0, 'overshoot': 1.4},
+             'late_switchover_ms': 180.0, 'overshoot': 1.4, 'tail_s': 1.4},
     'kvm': {'rate_mibps': 900.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 30.0,
-            'late_switchover_ms': 180.0, 'overshoot': 1.4},
+            'late_switchover_ms': 180.0, 'overshoot': 1.4, 'tail_s': 1.4},
 }
 UNKNOWN_HYPERVISOR = 'kvm'
 # Pre-copy is given a QEMU downtime target this much below the operator's limit at the least.
@@ -56,8 +58,9 @@ Rates = collections.namedtuple('Rates', [
     'overshoot',       # pre-copy pause / the limit QEMU was given (>= 1)
     'sources',         # {input: where it came from}
     'late_switchover_ms',  # the switch-over after pre-copy passes (hybrid); None: as switchover_ms
+    'tail_s',          # of the whole job, the part after the guest runs on the destination (None: unknown)
 ])
-Rates.__new__.__defaults__ = (None,)
+Rates.__new__.__defaults__ = (None, None)
 
 
 def pair_key(source, destination, hypervisor):
@@ -167,8 +170,16 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
         sources['overshoot'] = 'learned: p90 of %d pre-copy pauses / the limit QEMU was given%s' % (
             pauses, '' if pauses >= calibration.MIN_PAUSES else ' (the default is the floor until %d)'
             % calibration.MIN_PAUSES)
+    tail = calibration.tail_s(everything)
+    if tail is None:
+        tail_s = defaults['tail_s']
+        sources['tail_s'] = 'default for %s' % hypervisor
+    else:
+        tail_s = tail['tail_s']
+        sources['tail_s'] = 'learned: median of %d migrations\' time after the guest ran on the destination' % (
+            tail['samples'])
     return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources,
-                 float(switches['late_switchover_ms']))
+                 float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)))
 
 
 def downtime_target_ms(max_downtime_ms, rates):
@@ -185,4 +196,5 @@ def as_dict(rates):
     return {'rate_mibps': round(rates.rate_mibps, 1), 'fixed_s': round(rates.fixed_s, 3),
             'switchover_ms': round(rates.switchover_ms, 1), 'overshoot': round(rates.overshoot, 2),
             'late_switchover_ms': None if rates.late_switchover_ms is None else round(rates.late_switchover_ms, 1),
+            'tail_s': None if rates.tail_s is None else round(rates.tail_s, 3),
             'sources': dict(rates.sources)}

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import threading
 
 import libvirt
 import pytest
@@ -47,7 +48,7 @@ def test_a_move_that_raises_a_libvirt_error_leaves_its_vm_behind_and_the_others_
 
 @pytest.mark.filterwarnings('ignore::pytest.PytestUnhandledThreadExceptionWarning')
 def test_a_worker_that_dies_of_a_bug_still_accounts_for_every_planned_vm(monkeypatch, tmp_path):
-    def broken(_self, move):
+    def broken(_self, move, _slot=None):
         raise RuntimeError('a bug while moving %s' % move['vm'])
     monkeypatch.setattr(evacuation.Evacuation, '_move', broken)
     result = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b'), {}, settings.defaults(),
@@ -55,6 +56,50 @@ def test_a_worker_that_dies_of_a_bug_still_accounts_for_every_planned_vm(monkeyp
     assert [entry['vm'] for entry in result['left_behind']] == ['vm-a', 'vm-b']
     assert not result['moved'] and not result['skipped']
     assert all('without a result' in entry['reason'] for entry in result['left_behind'])
+
+
+def test_the_next_move_starts_when_the_previous_vm_runs_on_its_destination_not_when_its_move_ends(tmp_path):
+    # The source's QEMU exiting and libvirt's confirm (1.4-1.6 s a migration on the bed) overlap the next one.
+    events = []
+    b_started = threading.Event()
+
+    class Overlapping(evacuation.Evacuation):
+        def _move(self, move, slot=None):
+            events.append('start ' + move['vm'])
+            if move['vm'] == 'vm-a':
+                slot.release()   # what the destination's arrival event does
+                assert b_started.wait(5), 'vm-b did not start while vm-a was finishing'
+            else:
+                b_started.set()
+            events.append('end ' + move['vm'])
+            self._record(self.skipped, {'vm': move['vm'], 'reason': 'test'})
+
+    result = Overlapping('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b'), {}, settings.defaults(),
+                         concurrency=1, lock_dir=str(tmp_path)).run()
+    assert events.index('start vm-b') < events.index('end vm-a'), events
+    assert sorted(e['vm'] for e in result['skipped']) == ['vm-a', 'vm-b']
+
+
+def test_without_an_arrival_the_next_move_waits_for_the_previous_to_end(tmp_path):
+    events = []
+
+    class Serial(evacuation.Evacuation):
+        def _move(self, move, slot=None):
+            events.append('start ' + move['vm'])
+            events.append('end ' + move['vm'])
+
+    Serial('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b', 'vm-c'), {}, settings.defaults(), concurrency=1,
+           lock_dir=str(tmp_path)).run()
+    assert events == ['start vm-a', 'end vm-a', 'start vm-b', 'end vm-b', 'start vm-c', 'end vm-c']
+
+
+def test_a_slot_is_given_back_once_whoever_gives_it_back():
+    free = threading.Semaphore(1)
+    free.acquire()
+    slot = evacuation.Slot(free)
+    slot.release()
+    slot.release()
+    assert free.acquire(blocking=False) and not free.acquire(blocking=False)
 
 
 TARGETS = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', postcopy_capable='False')}

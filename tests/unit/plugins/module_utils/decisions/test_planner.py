@@ -35,6 +35,20 @@ def test_concurrent_migrations_share_the_link():
     assert [m['predicted_safe_at_s'] for m in result['moves']] == [4.0, 4.0]
 
 
+def test_a_vm_is_safe_and_the_next_starts_when_it_runs_on_the_destination_not_when_libvirt_returns():
+    # 3 s migrations whose last 1.5 s is the source's QEMU exiting and libvirt's confirm.
+    vms = [VmToMove('a', 256, 1, 'precopy', 3.0, 3.0, 'why', tail_s=1.5),
+           VmToMove('b', 256, 1, 'precopy', 3.0, 3.0, 'why', tail_s=1.5), vm('c', 3.0)]
+    result = planner.plan_evacuation(vms, [host('hv2')], 'nfs://a')
+    assert [m['predicted_safe_at_s'] for m in result['moves']] == [1.5, 3.0, 6.0]
+    assert planner.until_safe_s({'predicted_s': 1.0, 'tail_s': 2.0}) == 0.0
+    assert planner.until_safe_s({'predicted_s': None}) == planner.UNKNOWN_DURATION_S
+    # Re-planned after a: b sends 100 MiB at the measured 100 MiB/s plus 2 s, the last 1 s of it after it runs there.
+    rest = [dict(result['moves'][1], predicted_sent_mib=100.0), result['moves'][2]]
+    replanned = planner.replan(rest, {'b': (100.0, 2.0, 'learned', 1.0)}, 1.5)
+    assert [(m['vm'], m['predicted_safe_at_s']) for m in replanned] == [('b', 3.5), ('c', 6.5)]
+
+
 def test_worst_fit_spreads_the_load():
     vms = [vm('v%d' % i, 1.0 + i, memory=1024) for i in range(4)]
     result = planner.plan_evacuation(vms, [host('hv2', memory=4096), host('hv3', memory=4096)], 'nfs://a',
