@@ -23,7 +23,7 @@ import time
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, learning, lease, migration_uri, settings, vm_move)
+    _events, _libvirt, learning, lease, migration_uri, preflight, settings, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names, planner
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
@@ -101,7 +101,9 @@ class Evacuation:
         self.clock = clock
         self.lock_dir = lock_dir
         self.check_mode = check_mode
-        self.lock = threading.Lock()
+        # Guards the lists and the queue; moves that end notify the dispatcher (run) waiting on it.
+        self.lock = threading.Condition(threading.Lock())
+        self.in_flight = 0
         self.start = None
         self.moved = []
         self.left_behind = []
@@ -113,6 +115,8 @@ class Evacuation:
         self.samples = []
         self.replans = []
         self.queue = []
+        # Destinations whose libvirt was lost during the run: {name: {destination, at_s, why, re_planned}}.
+        self.down = {}
 
     def _stopped(self):
         return bool(self.stop_file) and os.path.exists(self.stop_file)
@@ -123,6 +127,7 @@ class Evacuation:
 
     def _move(self, move, slot=None):
         name, target = move['vm'], self.targets[move['destination']]
+        started_at = self.clock()
         arrived = []
 
         def on_arrival():
@@ -147,16 +152,82 @@ class Evacuation:
                 learned=self._learned(), on_arrival=on_arrival,
             ).run(source, destination, self.source_uri)
             sample = result.pop('calibration_sample', None)
-            self._record_result(move, result, arrived[0] if arrived else None)
+            self._record_result(move, result, started_at, arrived[0] if arrived else None)
             self._learn(name, sample)
         except (WaError, libvirt.libvirtError) as err:
-            # The one error boundary of a move: the VM is left behind, with where it is.
-            self._record(self.left_behind, {'vm': name, 'reason': error_text(err),
-                                            'vm_location': getattr(err, 'details', {}).get('vm_location')})
+            # The one error boundary of a move: the VM is moved elsewhere if its destination failed and it still
+            # runs untouched on the source, else left behind, with where it is.
+            for conn in (source, destination):
+                if conn is not None:
+                    conn.close()
+            source = destination = None
+            if not self._elsewhere(move, err):
+                self._record(self.left_behind, {'vm': name, 'reason': error_text(err),
+                                                'vm_location': getattr(err, 'details', {}).get('vm_location')})
         finally:
             for conn in (source, destination):
                 if conn is not None:
                     conn.close()
+
+    def _reachable(self, uri):
+        try:
+            _libvirt.open_connection(uri).close()
+            return True
+        except (WaError, libvirt.libvirtError):
+            return False
+
+    def _runs_on_source(self, name):
+        """Whether the source's libvirt says `name` runs there, whole (not paused, not split by a post-copy)."""
+        try:
+            conn = _libvirt.open_connection(self.source_uri)
+        except WaError:
+            return False
+        try:
+            _dom, state = preflight.find(conn, name)
+            return state is not None and state[0] == preflight.RUNNING and not preflight.in_postcopy(*state)
+        except libvirt.libvirtError:
+            return False
+        finally:
+            conn.close()
+
+    def _elsewhere(self, move, err):
+        """After a failed move: when its destination's libvirt is gone, mark it failed, send the moves not yet
+        started to the other destinations, and this one too if its VM still runs whole on the source (once).
+        Returns whether this move was queued again."""
+        dead = move['destination']
+        if self.check_mode or self._reachable(self.targets[dead]['control_uri']):
+            return False
+        whole = not move.get('moved_from') and self._runs_on_source(move['vm'])
+        with self.lock:
+            if dead not in self.down:
+                self.down[dead] = {'destination': dead, 'at_s': round(self.clock() - self.start, 2),
+                                   'why': error_text(err), 're_planned': []}
+                for queued in list(self.queue):
+                    if queued['destination'] == dead:
+                        self.queue.remove(queued)
+                        self._queue_elsewhere(queued, at_front=False)
+            if whole:
+                return self._queue_elsewhere(move, at_front=True)
+        return False
+
+    def _queue_elsewhere(self, move, at_front):
+        """(With the lock held.)  Queue `move` for another destination (planner.reassign); False if none."""
+        load = {}
+        for planned in self.queue + self.moved:
+            load[planned['destination']] = load.get(planned['destination'], 0) + 1
+        destination, method, why = planner.reassign(move, self.targets, self.down, load)
+        if destination is None:
+            self.left_behind.append({'vm': move['vm'], 'reason': '%s failed and %s' % (move['destination'], why),
+                                     'vm_location': None})
+            return False
+        self.down[move['destination']]['re_planned'].append({'vm': move['vm'], 'destination': destination,
+                                                             'method': method, 'why': why})
+        again = dict(move, destination=destination, method=method, moved_from=move['destination'])
+        if at_front:
+            self.queue.insert(0, again)
+        else:
+            self.queue.append(again)
+        return True
 
     def _learned(self):
         with self.lock:
@@ -178,7 +249,8 @@ class Evacuation:
                                            move.get('hypervisor'), self.learned)
                 rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'], rates.tail_s)
             before = [m['vm'] for m in self.queue]
-            self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency)
+            self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency,
+                                           self.params.get('order') or 'shortest-first')
             self.replans.append({
                 'after': name,
                 'at_s': round(self.clock() - self.start, 2),
@@ -187,7 +259,7 @@ class Evacuation:
                           for m in self.queue],
             })
 
-    def _record_result(self, move, result, arrived_at=None):
+    def _record_result(self, move, result, started_at, arrived_at=None):
         """Record a move's result; `arrived_at`: when the destination said the guest runs there (clock)."""
         name = move['vm']
         now = self.clock()
@@ -210,6 +282,7 @@ class Evacuation:
                 'downtime_limit_ms': result.get('downtime_limit_ms'),
                 'downtime_breach': bool(result.get('downtime_breach')),
                 'bytes_transferred': result.get('bytes_transferred'),
+                'started_at_s': round(started_at - self.start, 2), 're_planned_from': move.get('moved_from'),
                 # Safe when libvirt on the destination said it runs there; else when the move ended.
                 'safe_at_s': round((arrived_at if arrived_at is not None else now) - self.start, 2),
                 'finished_at_s': round(now - self.start, 2),
@@ -221,6 +294,9 @@ class Evacuation:
             self._move(move, slot)
         finally:
             slot.release()
+            with self.lock:
+                self.in_flight -= 1
+                self.lock.notify_all()
 
     def _unaccounted(self):
         """Planned VMs in no list (a worker that died of a bug)."""
@@ -241,7 +317,12 @@ class Evacuation:
         while True:
             free.acquire()
             with self.lock:
+                # A move in flight may still queue one again (its destination failed): wait for it to end.
+                while not self.queue and self.in_flight:
+                    self.lock.wait()
                 move = self.queue.pop(0) if self.queue else None
+                if move is not None:
+                    self.in_flight += 1
             if move is None:
                 free.release()
                 break
@@ -265,6 +346,7 @@ class Evacuation:
             'last_safe_s': max([m['safe_at_s'] for m in self.moved] or [0.0]),
             'downtime_breaches': [m['vm'] for m in self.moved if m['downtime_breach']],
             'replans': self.replans,
+            'destination_failures': [self.down[name] for name in sorted(self.down)],
             'calibration_samples': self.samples,
         }
 
@@ -275,7 +357,7 @@ def evacuate(params, check_mode):
     targets = check_plan(params['moves'], params['destinations'])
     if not params['moves']:
         return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0, last_safe_s=0.0,
-                    downtime_breaches=[], replans=[], calibration_samples=[])
+                    downtime_breaches=[], replans=[], destination_failures=[], calibration_samples=[])
     _events.ensure_event_loop()
     result = Evacuation(params['uri'], params['moves'], targets, params, params['concurrency'], params['stop_file'],
                         lock_dir=params['lock_dir'], check_mode=check_mode).run()

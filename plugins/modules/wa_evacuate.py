@@ -19,6 +19,8 @@ description:
     refusing a VM on both hosts, the method's switch, the pre-copy watch, verification after).
   - A VM that cannot be moved is reported in RV(left_behind) with the reason and where it is; the
     others go on. A VM already running on its destination is reported in RV(skipped).
+  - A destination whose libvirt is lost mid-run is reported in RV(destination_failures); its moves go to the
+    other destinations.
   - While it runs, one JSON line a second per migration goes to O(progress_file). When O(stop_file)
     appears, no new migration starts and migrations in pre-copy are aborted (their VMs keep running
     on the source); migrations in post-copy finish.
@@ -45,6 +47,11 @@ options:
         next migration.
     type: int
     default: 1
+  order:
+    description: The plan's order (RV(workload_aware.live_migration.wa_evacuation_plan#module:order)), kept when re-planning.
+    type: str
+    choices: [shortest-first, most-at-risk-first]
+    default: shortest-first
   lock_dir:
     description: Directory of the per-VM lock files (see M(workload_aware.live_migration.wa_migrate)).
     type: path
@@ -72,7 +79,7 @@ RETURN = r'''
 moved:
   description:
     - VMs now running on their destination, in the order they became safe.
-    - C(safe_at_s) is when the destination's libvirt said the guest runs there (lifecycle event resumed, migrated),
+    - C(started_at_s) is when its move started, C(safe_at_s) when the destination's libvirt said the guest runs there (lifecycle event resumed, migrated),
       seconds from the evacuation's start; C(finished_at_s) when its move ended (libvirt's call returned, and the VM
       was found running there). The next migration starts at C(safe_at_s).
   returned: always
@@ -81,7 +88,7 @@ moved:
   sample:
     - {vm: wa-cpu, destination: hv3, method: precopy, total_time_s: 2.9, transfer_time_s: 0.8, predicted_s: 3.1,
        rate_source: learned from 3 migrations of this pair at no cap, prediction_error: 0.07, downtime_ms: 30,
-       downtime_limit_ms: 300, downtime_breach: false, bytes_transferred: 90000000, safe_at_s: 1.4,
+       downtime_limit_ms: 300, downtime_breach: false, bytes_transferred: 90000000, started_at_s: 0.0, safe_at_s: 1.4,
        finished_at_s: 2.9, state: running on hv3}
 skipped:
   description: VMs already on their destination.
@@ -118,6 +125,18 @@ replans:
   returned: always
   type: list
   elements: dict
+destination_failures:
+  description:
+    - The destinations whose libvirt was lost during the run - when, why, and where their moves went instead.
+    - A move not yet started, and a move in flight whose VM still runs whole on the source, go to the live destination
+      with the fewest moves (one that can do post-copy where their method needs it, else by pre-copy); a VM left
+      paused or split by the failure is reported in RV(left_behind) with where it is.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {destination: hv3, at_s: 4.1, why: "cannot connect to libvirt at qemu+tcp://hv3/system: ...",
+       re_planned: [{vm: wa-read, destination: hv2, method: precopy, why: "its destination hv3 failed; re-planned onto hv2"}]}
 calibration_samples:
   description: What this run's migrations teach the calibration store (the action plugin records them).
   returned: always
@@ -138,6 +157,7 @@ def main():
             moves=dict(type='list', elements='dict', required=True),
             destinations=dict(type='dict', required=True),
             concurrency=dict(type='int', default=1),
+            order=dict(type='str', default='shortest-first', choices=['shortest-first', 'most-at-risk-first']),
             lock_dir=dict(type='path', default=lease.DEFAULT_LOCK_DIR),
             **dict(settings.MIGRATION_ARGUMENT_SPEC, **settings.CALIBRATION_ARGUMENT_SPEC)
         ),

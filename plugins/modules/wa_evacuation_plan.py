@@ -17,7 +17,9 @@ description:
     M(workload_aware.live_migration.wa_vm_facts)) and the capacity of the other hypervisors, and
     returns, per VM, a destination, the migration method and its place in line, with the predicted
     time at which the VM is safe.
-  - Order is shortest predicted migration first; a destination must share the failing host's
+  - Order is shortest predicted migration first (the least mean time until a VM is safe), or, with
+    O(order=most-at-risk-first), the VMs that write the most for the rate they migrate at first;
+    RV(orders) says what each order would cost. A destination must share the failing host's
     storage and have the VM's memory (plus headroom) and vCPUs free; among those the one with the most
     memory left is taken, which spreads the load. VMs whose method needs post-copy go to hosts that
     can do it, or else by pre-copy.
@@ -73,6 +75,15 @@ options:
     description: vCPU overcommit allowed on destinations (1.0 is none), from 0.1 to 64.
     type: float
     default: 1.0
+  order:
+    description:
+      - C(shortest-first) makes the mean time until a VM is safe the least (the shortest-processing-time rule).
+      - C(most-at-risk-first) moves first the VMs whose dirty rate is the largest part of the rate they migrate at
+        (their pre-copy gets no easier while they wait, and they lose the most if the host dies first), as
+        SO-Live weighs each VM's exposure.
+    type: str
+    choices: [shortest-first, most-at-risk-first]
+    default: shortest-first
 notes:
   - Supports check mode.
 '''
@@ -95,7 +106,7 @@ moves:
   type: list
   elements: dict
   sample:
-    - {order: 1, vm: wa-idle, destination: hv2, method: precopy, predicted_s: 2.1, predicted_safe_at_s: 2.1,
+    - {order: 1, vm: wa-idle, destination: hv2, method: precopy, predicted_s: 2.1, predicted_safe_at_s: 2.1, risk: 0.0,
        reason: "precopy: predicted 2.1 s, downtime 5 ms"}
 left_behind:
   description: VMs that cannot be moved, with the reason.
@@ -108,6 +119,21 @@ predicted_total_s:
   description: Predicted time until the last VM is safe.
   returned: always
   type: float
+order:
+  description: The order the moves are in (O(order)).
+  returned: always
+  type: str
+  sample: shortest-first
+orders:
+  description:
+    - What each order would cost with the same destinations and methods - the predicted time until the last VM is
+      safe, the mean time until a VM is safe, and the risk-weighted wait (each VM's C(risk), its dirty rate over its
+      rate, times the time until it is safe, summed).
+  returned: always
+  type: dict
+  sample:
+    shortest-first: {last_safe_s: 14.8, mean_safe_s: 7.9, risk_weighted_wait_s: 1.2}
+    most-at-risk-first: {last_safe_s: 14.8, mean_safe_s: 9.1, risk_weighted_wait_s: 0.3}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -131,6 +157,7 @@ def main():
             concurrency=dict(type='int', default=1),
             headroom_mib=dict(type='int', default=256),
             vcpu_ratio=dict(type='float', default=1.0),
+            order=dict(type='str', default='shortest-first', choices=['shortest-first', 'most-at-risk-first']),
         ),
         supports_check_mode=True,
     )

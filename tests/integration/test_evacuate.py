@@ -63,6 +63,15 @@ def test_evacuate_a_failing_host(testbed):
     replans = re.search(r'replans: (\d+)', moved.stdout)
     assert replans and int(replans.group(1)) == len(VMS) - 1, moved.stdout[-3000:]
     assert len(re.findall(r'when\s+it\s+started,\s+from\s+learned\s+from', moved.stdout)) >= len(VMS) - 1
+    # One migration at a time, but the next starts when the previous VM runs on its destination (libvirt's event
+    # there), not when the source has finished with it: never before, and before the source's end at least once.
+    times = sorted((float(a), float(b), float(c)) for a, b, c in re.findall(
+        r'started\s+at\s+([\d.]+)\s+s,\s+safe\s+at\s+([\d.]+)\s+s\s+\(finished\s+at\s+([\d.]+)\s+s\)', moved.stdout))
+    assert len(times) == len(VMS), moved.stdout[-3000:]
+    pairs = list(zip(times, times[1:]))
+    assert all(later[0] >= earlier[1] - 0.05 for earlier, later in pairs), times
+    assert any(later[0] < earlier[2] for earlier, later in pairs), times
+    assert all(safe < finished for _started, safe, finished in times), times
     for vm in VMS:
         where = where_is(vm)
         assert list(where.values()) == [libvirt.VIR_DOMAIN_RUNNING] and list(where) != ['hv1'], '%s: %s' % (vm, where)

@@ -282,6 +282,45 @@ def test_killed_destination_libvirtd_in_precopy_leaves_the_source_running(bed, t
     assert where_is('wa-read') == {other(home): RUNNING}
 
 
+def test_a_destination_killed_mid_evacuation_has_its_vms_moved_to_the_other_one(bed, tmp_path):
+    # wa-read is in pre-copy to `dead` when its libvirtd is killed, wa-idle waits to go there too:
+    # both go to `live` instead, as wa-cpu was planned to; none is lost, all end healthy.
+    vms = ['wa-read', 'wa-idle', 'wa-cpu']
+    home = bed(vms[0])
+    for vm in vms[1:]:
+        bed(vm)
+        if current_host(vm) != home:
+            assert not migrate(vm, current_host(vm), home, method='precopy', profile_window_s=0).get('failed')
+    dead, live = sorted(host for host in HOSTS if host != home)
+    seqs = dict((vm, latest_seq(vm)) for vm in vms)
+    progress = str(tmp_path / 'evacuation.progress')
+    moves = [dict(order=1, vm='wa-read', destination=dead, method='precopy', predicted_s=9.0),
+             dict(order=2, vm='wa-idle', destination=dead, method='precopy', predicted_s=5.0),
+             dict(order=3, vm='wa-cpu', destination=live, method='precopy', predicted_s=5.0)]
+    destinations = dict((host, dict(uri=HOSTS[host].migration_uri, control_uri=HOSTS[host].uri,
+                                    postcopy_capable=True)) for host in (dead, live))
+    process = start_module(home, 'wa_evacuate', dict(uri=HOSTS[home].uri, moves=moves, destinations=destinations,
+                                                     bandwidth_mibps=20, link_timeout_s=5, progress_file=progress))
+    wait_for_phase(progress, 'pre-copy')
+    os.kill(libvirtd_pid(dead), signal.SIGKILL)
+    result = module_result(process)
+    start_libvirtd(dead)
+    assert not result.get('failed'), result.get('msg')
+    assert sorted((m['vm'], m['destination']) for m in result['moved']) == sorted((vm, live) for vm in vms), result
+    [failure] = result['destination_failures']
+    assert failure['destination'] == dead
+    assert sorted(entry['vm'] for entry in failure['re_planned']) == ['wa-idle', 'wa-read'], failure
+    assert not result['left_behind'], result['left_behind']
+    # libvirt says where each runs, once the restarted daemon has dropped the half-made incoming wa-read.
+    deadline = time.monotonic() + 30
+    while any(where_is(vm) != {live: RUNNING} for vm in vms) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert dict((vm, where_is(vm)) for vm in vms) == dict((vm, {live: RUNNING}) for vm in vms)
+    assert lost(vms) == []
+    for vm in vms:
+        assert_healthy_after(vm, seqs[vm])
+
+
 def test_auto_never_picks_postcopy_for_a_destination_without_userfaultfd(bed):
     home = bed('wa-write')
     # 20 MiB/s for a 40 MiB/s writer: with post-copy possible the model picks it.

@@ -10,7 +10,12 @@ Pure Python, no libvirt.
   by all VMs the time until the last VM is safe is about the sum of their
   migration times whatever the order, but shortest-first makes the average
   time until a VM is safe the least (the shortest-processing-time rule), so
-  most VMs are safe soonest.
+  most VMs are safe soonest.  Or, asked for, most at risk first: the VMs that
+  write the most for the rate they migrate at (dirty rate / rate, `risk`) go
+  first, as SO-Live weighs each VM's exposure: a writer's pre-copy gets no
+  easier while it waits, and it loses the most if the host dies first.  The
+  plan says what each order costs (`orders`): when the last VM is safe, the
+  mean time until a VM is safe, and the risk-weighted wait.
 * Destination: among the hosts that share the failing host's storage, have
   the VM's memory free (plus headroom) and enough vCPUs, the one with the most
   memory left afterwards (worst fit), which spreads the load.  Hosts that can
@@ -41,8 +46,11 @@ VmToMove = collections.namedtuple('VmToMove', [
     'sent_mib',           # predicted data sent by that method (None: unknown): re-planned with measured rates
     'hypervisor',         # the guest's hypervisor type (kvm, qemu), for the rates learned per type
     'tail_s',             # of predicted_s, the part after the guest runs on the destination (None: unknown)
+    'risk',               # what it loses by waiting: its dirty rate over its migration rate (0: unknown)
 ])
-VmToMove.__new__.__defaults__ = (None, None, None)
+VmToMove.__new__.__defaults__ = (None, None, None, 0.0)
+
+ORDERS = ('shortest-first', 'most-at-risk-first')
 
 Destination = collections.namedtuple('Destination', [
     'name', 'free_memory_mib', 'free_vcpus', 'postcopy_capable', 'storage',
@@ -55,6 +63,39 @@ UNKNOWN_DURATION_S = 3600.0
 
 def _duration(vm):
     return vm.predicted_s if vm.predicted_s is not None else UNKNOWN_DURATION_S
+
+
+def _order_key(order):
+    """The sort key of VMs (or moves: dicts) for `order`."""
+    def get(item, field):
+        return item.get(field) if isinstance(item, dict) else getattr(item, field)
+
+    def duration(item):
+        value = get(item, 'predicted_s')
+        return value if value is not None else UNKNOWN_DURATION_S
+
+    def name(item):
+        return get(item, 'vm') if isinstance(item, dict) else item.name
+
+    if order == 'most-at-risk-first':
+        return lambda item: (-(get(item, 'risk') or 0.0), duration(item), name(item))
+    return lambda item: (duration(item), name(item))
+
+
+def order_costs(moves, concurrency=1):
+    """{order: {'last_safe_s', 'mean_safe_s', 'risk_weighted_wait_s'}}: the same moves in each order."""
+    costs = {}
+    for order in ORDERS:
+        ordered = [dict(move) for move in sorted(moves, key=_order_key(order))]
+        _slots(ordered, concurrency)
+        safe = [move['predicted_safe_at_s'] for move in ordered]
+        costs[order] = {
+            'last_safe_s': round(max(safe or [0.0]), 2),
+            'mean_safe_s': round(sum(safe) / len(safe), 2) if safe else 0.0,
+            'risk_weighted_wait_s': round(sum((move.get('risk') or 0.0) * move['predicted_safe_at_s']
+                                              for move in ordered), 2),
+        }
+    return costs
 
 
 def until_safe_s(move):
@@ -80,19 +121,23 @@ def _fits(vm, host, headroom_mib, vcpu_ratio):
             and host['free_vcpus'] * vcpu_ratio >= vm.vcpus)
 
 
-def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256, vcpu_ratio=1.0):
-    """Return {'moves': [...], 'left_behind': [...], 'predicted_total_s': float}.
+def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256, vcpu_ratio=1.0,
+                    order='shortest-first'):
+    """Return {'moves': [...], 'left_behind': [...], 'predicted_total_s': float, 'order', 'orders'}.
 
     `destinations` must not contain the failing host; `storage` is the failing
-    host's shared storage: only hosts with the same can take its VMs.
+    host's shared storage: only hosts with the same can take its VMs.  `order`:
+    one of ORDERS; `orders` says what each would cost with the same placements.
     """
     if concurrency < 1:
         raise ValueError('concurrency must be at least 1, got %r' % (concurrency,))
+    if order not in ORDERS:
+        raise ValueError('order must be one of %s, got %r' % (', '.join(ORDERS), order))
     hosts = dict((d.name, {'free_memory_mib': float(d.free_memory_mib), 'free_vcpus': float(d.free_vcpus),
                            'postcopy_capable': bool(d.postcopy_capable), 'storage': d.storage})
                  for d in destinations)
     moves, left_behind = [], []
-    for vm in sorted(vms, key=lambda v: (_duration(v), v.name)):
+    for vm in sorted(vms, key=_order_key(order)):
         if vm.method is None:
             left_behind.append({'vm': vm.name, 'reason': vm.reason or 'no safe migration method'})
             continue
@@ -119,10 +164,12 @@ def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256,
         host['free_vcpus'] -= vm.vcpus
         moves.append({'vm': vm.name, 'destination': name, 'method': method, 'predicted_s': round(duration, 2),
                       'predicted_sent_mib': vm.sent_mib if method == vm.method else None,
-                      'hypervisor': vm.hypervisor, 'tail_s': vm.tail_s, 'reason': note or vm.reason})
+                      'hypervisor': vm.hypervisor, 'tail_s': vm.tail_s, 'risk': round(vm.risk or 0.0, 3),
+                      'reason': note or vm.reason})
     _schedule(moves, concurrency)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
-    return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2)}
+    return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2), 'order': order,
+            'orders': order_costs(moves, concurrency)}
 
 
 def _schedule(moves, concurrency):
@@ -132,8 +179,8 @@ def _schedule(moves, concurrency):
     _slots(moves, concurrency)
 
 
-def replan(remaining, rates_by_vm, now_s, concurrency=1):
-    """The moves not yet started, re-predicted with the rates just measured, shortest first again.
+def replan(remaining, rates_by_vm, now_s, concurrency=1, order='shortest-first'):
+    """The moves not yet started, re-predicted with the rates just measured, in `order` again.
 
     `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from, tail_s)}.  A move's new
     prediction is its predicted data over the rate plus the fixed cost; a move without a
@@ -149,10 +196,33 @@ def replan(remaining, rates_by_vm, now_s, concurrency=1):
             if len(rates) > 3 and rates[3] is not None:
                 move['tail_s'] = rates[3]
         updated.append(move)
-    updated.sort(key=lambda m: (m['predicted_s'] if m.get('predicted_s') is not None else UNKNOWN_DURATION_S,
-                                m['vm']))
+    updated.sort(key=_order_key(order))
     _slots(updated, concurrency, now_s)
     return updated
+
+
+def reassign(move, destinations, down, load):
+    """Where a move goes when its destination failed: (destination, method, why) or (None, None, why).
+
+    `destinations`: {name: {'postcopy_capable': bool, ...}}; `down`: the names that failed;
+    `load`: {name: moves planned to it so far}.  The live destination with the fewest moves
+    (ties by name) takes it; one that can do post-copy where its method needs it, else the
+    move goes by pre-copy.  Its capacity is checked by the move's own preflight.
+    """
+    live = sorted(name for name in destinations if name not in down)
+    if not live:
+        return None, None, 'no other destination is left (%s failed)' % ', '.join(sorted(down))
+    method = move['method']
+    note = 'its destination %s failed; re-planned onto' % move['destination']
+    if method in POSTCOPY_METHODS:
+        capable = [name for name in live if destinations[name].get('postcopy_capable')]
+        if capable:
+            live = capable
+        else:
+            method = 'precopy'
+            note = 'its destination %s failed; no other can do post-copy, so by pre-copy onto' % move['destination']
+    chosen = min(live, key=lambda name: (load.get(name, 0), name))
+    return chosen, method, '%s %s' % (note, chosen)
 
 
 def vm_to_move(name, entry):
@@ -172,7 +242,15 @@ def vm_to_move(name, entry):
         sent_mib=predictions.get(method, {}).get('sent_mib') if method else None,
         hypervisor=profile.get('domain_type'),
         tail_s=(entry.get('inputs') or {}).get('tail_s'),
+        risk=_risk(profile.get('dirty_rate_mibps'), entry.get('bandwidth_mibps')),
     )
+
+
+def _risk(dirty_rate_mibps, rate_mibps):
+    """A VM's dirty rate over the rate it migrates at (0 where either is unknown)."""
+    if not dirty_rate_mibps or not rate_mibps or rate_mibps <= 0:
+        return 0.0
+    return float(dirty_rate_mibps) / float(rate_mibps)
 
 
 def evacuation_plan(params):
@@ -195,7 +273,7 @@ def evacuation_plan(params):
                                 d['storage']) for d in params['destinations']]
     try:
         plan = plan_evacuation(vms, destinations, params['storage'], params['concurrency'],
-                               params['headroom_mib'], params['vcpu_ratio'])
+                               params['headroom_mib'], params['vcpu_ratio'], params.get('order', 'shortest-first'))
     except ValueError as err:
         raise BadInput(str(err))
     return dict(plan, changed=False)

@@ -11,7 +11,7 @@ import threading
 import libvirt
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, evacuation, settings
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, evacuation, settings, vm_move
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 
@@ -123,3 +123,62 @@ def test_destinations_are_checked_and_their_flags_read_as_ansible_does():
     targets = evacuation.check_plan([], TARGETS)
     assert targets == {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
                                    postcopy_capable=False)}
+
+
+def test_a_destination_lost_mid_evacuation_sends_its_moves_to_the_others(monkeypatch, tmp_path):
+    class Conn:
+        def close(self):
+            pass
+
+    def open_connection(uri, read_only=False):
+        if '127.0.3.1' in uri:
+            raise _libvirt.LibvirtUnavailable('cannot connect to libvirt at %s: no such file' % uri)
+        return Conn()
+
+    went = []
+
+    def run(self, _source, _destination, _source_uri):
+        went.append((self.name, self.dest_uri, self.method))
+        return dict(outcome=vm_move.MOVED, changed=True, method_used=self.method, wall_time_s=1.0, total_time_s=0.5)
+
+    class Evacuation(evacuation.Evacuation):
+        def _runs_on_source(self, name):
+            return True
+
+    monkeypatch.setattr(_libvirt, 'open_connection', open_connection)
+    monkeypatch.setattr(vm_move.VmMove, 'run', run)
+    targets = dict((name, dict(uri='qemu+tcp://%s/system' % address, control_uri='qemu+tcp://%s/system' % address,
+                               postcopy_capable=True)) for name, address in (('hv2', '127.0.2.1'), ('hv3', '127.0.3.1')))
+    plan = [dict(order=1, vm='a', destination='hv3', method='postcopy', predicted_s=1.0),
+            dict(order=2, vm='b', destination='hv2', method='precopy', predicted_s=1.0),
+            dict(order=3, vm='c', destination='hv3', method='precopy', predicted_s=1.0)]
+    result = Evacuation('qemu+tcp://127.0.1.1/system', plan, targets, settings.defaults(), lock_dir=str(tmp_path)).run()
+    assert sorted((m['vm'], m['destination']) for m in result['moved']) == [('a', 'hv2'), ('b', 'hv2'), ('c', 'hv2')]
+    assert all(uri == 'qemu+tcp://127.0.2.1/system' for _vm, uri, _method in went), went
+    assert ('a', 'qemu+tcp://127.0.2.1/system', 'postcopy') in went
+    [failure] = result['destination_failures']
+    assert failure['destination'] == 'hv3' and 'no such file' in failure['why']
+    assert sorted(entry['vm'] for entry in failure['re_planned']) == ['a', 'c']
+    assert dict((m['vm'], m['re_planned_from']) for m in result['moved']) == {'a': 'hv3', 'b': None, 'c': 'hv3'}
+    assert not result['left_behind']
+
+
+def test_a_move_whose_destination_is_lost_and_whose_vm_is_not_whole_on_the_source_is_left_behind(monkeypatch,
+                                                                                               tmp_path):
+    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: DaemonGoingDown())
+
+    class Evacuation(evacuation.Evacuation):
+        def _reachable(self, uri):
+            return '127.0.3.1' not in uri
+
+        def _runs_on_source(self, name):
+            return False   # paused in a post-copy, say: only its own destination can take it
+
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True),
+               'hv3': dict(uri='qemu+tcp://127.0.3.1/system', control_uri='qemu+tcp://127.0.3.1/system',
+                           postcopy_capable=True)}
+    plan = [dict(order=1, vm='a', destination='hv3', method='postcopy', predicted_s=1.0)]
+    result = Evacuation('qemu+tcp://127.0.1.1/system', plan, targets, settings.defaults(), lock_dir=str(tmp_path)).run()
+    assert [entry['vm'] for entry in result['left_behind']] == ['a']
+    assert result['destination_failures'][0]['re_planned'] == []

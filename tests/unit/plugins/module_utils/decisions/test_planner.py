@@ -152,3 +152,45 @@ def test_a_plan_carries_what_each_move_will_send_for_the_replan():
              'predictions': {'postcopy': {'total_s': 2.0, 'sent_mib': 90.0}, 'precopy': {'total_s': 3.0}}}
     move = planner.plan_evacuation([planner.vm_to_move('a', entry)], [host('hv2')], 'nfs://a')['moves'][0]
     assert move['predicted_sent_mib'] == 90.0 and move['hypervisor'] == 'qemu'
+
+
+def test_a_move_whose_destination_failed_goes_to_the_least_loaded_live_one():
+    targets = {'hv2': {'postcopy_capable': True}, 'hv3': {'postcopy_capable': True}, 'hv4': {'postcopy_capable': False}}
+    move = {'vm': 'a', 'destination': 'hv3', 'method': 'precopy'}
+    assert planner.reassign(move, targets, {'hv3'}, {'hv2': 3, 'hv4': 1})[:2] == ('hv4', 'precopy')
+    # A post-copy move prefers a destination that can do it; where none is left, it goes by pre-copy.
+    postcopy = dict(move, method='postcopy')
+    assert planner.reassign(postcopy, targets, {'hv3'}, {'hv2': 3, 'hv4': 1})[:2] == ('hv2', 'postcopy')
+    chosen, method, why = planner.reassign(postcopy, targets, {'hv2', 'hv3'}, {})
+    assert (chosen, method) == ('hv4', 'precopy') and 'no other can do post-copy' in why
+    assert planner.reassign(move, targets, {'hv2', 'hv3', 'hv4'}, {})[:2] == (None, None)
+
+
+def test_most_at_risk_first_moves_the_heaviest_writers_first_and_the_plan_says_what_each_order_costs():
+    vms = [VmToMove('idle', 256, 1, 'precopy', 1.0, 1.0, 'why', risk=0.0),
+           VmToMove('writer', 256, 1, 'postcopy', 4.0, None, 'why', risk=0.8),
+           VmToMove('reader', 256, 1, 'precopy', 2.0, 2.0, 'why', risk=0.1)]
+    shortest = planner.plan_evacuation(vms, [host('hv2')], 'nfs://a')
+    assert [m['vm'] for m in shortest['moves']] == ['idle', 'reader', 'writer']
+    risky = planner.plan_evacuation(vms, [host('hv2')], 'nfs://a', order='most-at-risk-first')
+    assert [m['vm'] for m in risky['moves']] == ['writer', 'reader', 'idle'] and risky['order'] == 'most-at-risk-first'
+    costs = shortest['orders']
+    assert costs == risky['orders']
+    # One link: the last VM is safe at the same time; shortest-first has the least mean, risk-first the least risk.
+    assert costs['shortest-first']['last_safe_s'] == costs['most-at-risk-first']['last_safe_s'] == 7.0
+    assert costs['shortest-first']['mean_safe_s'] == round((1 + 3 + 7) / 3.0, 2)
+    assert costs['most-at-risk-first']['mean_safe_s'] == round((4 + 6 + 7) / 3.0, 2)
+    assert costs['most-at-risk-first']['risk_weighted_wait_s'] == round(0.8 * 4 + 0.1 * 6, 2)
+    assert costs['shortest-first']['risk_weighted_wait_s'] == round(0.1 * 3 + 0.8 * 7, 2)
+    with pytest.raises(ValueError, match='order must be one of'):
+        planner.plan_evacuation(vms, [host('hv2')], 'nfs://a', order='alphabetical')
+    # The re-plan keeps the order.
+    rest = planner.replan(risky['moves'][1:], {}, 4.0, order='most-at-risk-first')
+    assert [m['vm'] for m in rest] == ['reader', 'idle']
+
+
+def test_a_vms_risk_is_its_dirty_rate_over_its_rate():
+    entry = {'profile': {'memory_mib': 256, 'vcpus': 1, 'dirty_rate_mibps': 40.0}, 'bandwidth_mibps': 50.0,
+             'recommended_method': 'postcopy', 'predictions': {'postcopy': {'total_s': 4.0, 'sent_mib': 175.0}}}
+    assert planner.vm_to_move('w', entry).risk == pytest.approx(0.8)
+    assert planner.vm_to_move('w', dict(entry, bandwidth_mibps=None)).risk == 0.0
