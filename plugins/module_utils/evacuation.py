@@ -91,7 +91,7 @@ class Evacuation:
     `params` are the shared migration settings (settings.MIGRATION_ARGUMENT_SPEC)."""
 
     def __init__(self, source_uri, moves, targets, params, concurrency=1, stop_file=None, clock=time.monotonic,
-                 lock_dir=lease.DEFAULT_LOCK_DIR, check_mode=False):
+                 lock_dir=lease.DEFAULT_LOCK_DIR, check_mode=False, policy_for=None):
         self.source_uri = source_uri
         self.moves = list(moves)
         self.targets = targets
@@ -101,6 +101,8 @@ class Evacuation:
         self.clock = clock
         self.lock_dir = lock_dir
         self.check_mode = check_mode
+        # The benchmark's baselines: move -> {precopy_policy, postcopy_allowed, auto_converge} (None: the collection's).
+        self.policy_for = policy_for
         # Guards the lists and the queue; moves that end notify the dispatcher (run) waiting on it.
         self.lock = threading.Condition(threading.Lock())
         self.in_flight = 0
@@ -143,12 +145,18 @@ class Evacuation:
         try:
             source = _libvirt.open_connection(self.source_uri)
             destination = _libvirt.open_connection(target['control_uri'])
+            params, overrides, policy = self.params, dict(
+                predicted_precopy_s=move.get('predicted_s'), stop_file=self.stop_file,
+                postcopy_recoverable=target.get('postcopy_recoverable', self.params.get('postcopy_recoverable'))), None
+            if self.policy_for is not None:
+                chosen = self.policy_for(move)
+                params = dict(params, postcopy_allowed=chosen['postcopy_allowed'])
+                overrides.update(auto_converge=chosen['auto_converge'], compression=chosen.get('compression', False),
+                                 precopy_budget_s=params['time_budget_s'])
+                policy = chosen['precopy_policy']
             result = vm_move.VmMove(
-                name, target['uri'], move['method'], self.params, destination_postcopy_capable=target['postcopy_capable'],
-                check_mode=self.check_mode, lock_dir=self.lock_dir,
-                option_overrides=dict(predicted_precopy_s=move.get('predicted_s'), stop_file=self.stop_file,
-                                      postcopy_recoverable=target.get('postcopy_recoverable',
-                                                                      self.params.get('postcopy_recoverable'))),
+                name, target['uri'], move['method'], params, destination_postcopy_capable=target['postcopy_capable'],
+                check_mode=self.check_mode, lock_dir=self.lock_dir, option_overrides=overrides, precopy_policy=policy,
                 learned=self._learned(), on_arrival=on_arrival,
             ).run(source, destination, self.source_uri)
             sample = result.pop('calibration_sample', None)

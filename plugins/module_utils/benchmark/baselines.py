@@ -17,6 +17,9 @@ differs.  Each reacts only as often as its own monitor looks.
 * ovirt-postcopy: oVirt's "Post-copy migration" policy as vdsm runs it: auto-
   converge, downtime 100 ms, raised to 150 and 200 ms on later passes, then
   post-copy; vdsm's monitor looks every 10 s and takes one step per new pass.
+* proxmox (the evacuation benchmark's): Proxmox VE's online migration (qemu-server
+  QemuMigrate.pm phase2): auto-converge and xbzrle on, downtime 100 ms, doubled when
+  remaining memory grew (or was zero) on more than 5 of its 1 s looks; no time limit.
 * nova-postcopy: Nova with live_migration_permit_post_copy and
   live_migration_timeout_action=force_complete: downtime stepped from 50 to
   500 ms over 10 steps of 75 s per GiB, switch to post-copy after
@@ -37,6 +40,7 @@ class _Baseline:
     name = None
     postcopy = False          # migrates with VIR_MIGRATE_POSTCOPY (may switch)
     auto_converge = False
+    compression = False       # xbzrle
     initial_downtime_ms = None  # None: QEMU's default (300 ms)
     poll_s = 0.0              # the product's own monitor interval
 
@@ -128,6 +132,37 @@ class OVirtPostcopy(_Baseline):
         return action, 'ovirt: post-copy did not start; aborting'
 
 
+class Proxmox(_Baseline):
+    name = 'proxmox'
+    auto_converge = True
+    compression = True
+    initial_downtime_ms = 100
+    poll_s = 1.0
+    # QemuMigrate.pm: a look where remaining memory grew, or is zero, counts; the 6th doubles the downtime.
+    COUNT_LIMIT = 5
+    MAX_DOWNTIME_MS = 2000 * 1000 * 1000
+
+    def __init__(self, memory_mib):
+        super(Proxmox, self).__init__(memory_mib)
+        self._downtime_ms = self.initial_downtime_ms
+        self._last_remaining = None
+        self._count = 0
+
+    def _decide(self, elapsed_s, history):
+        remaining = [s.remaining_mib for s in history if s.remaining_mib is not None]
+        if not remaining:
+            return None, None
+        latest, last = remaining[-1], self._last_remaining
+        self._last_remaining = latest
+        if (last and latest > last) or latest == 0:
+            self._count += 1
+        if self._count <= self.COUNT_LIMIT:
+            return None, None
+        self._count = 0
+        self._downtime_ms = min(self.MAX_DOWNTIME_MS, self._downtime_ms * 2)
+        return SetDowntime(self._downtime_ms), 'proxmox: remaining grew on 6 looks; downtime %d ms' % self._downtime_ms
+
+
 class NovaPostcopy(_Baseline):
     name = 'nova-postcopy'
     postcopy = True
@@ -166,7 +201,7 @@ class NovaPostcopy(_Baseline):
         return None, None
 
 
-BASELINES = dict((cls.name, cls) for cls in (LibvirtDefault, KubeVirt, OVirtPostcopy, NovaPostcopy))
+BASELINES = dict((cls.name, cls) for cls in (LibvirtDefault, KubeVirt, OVirtPostcopy, NovaPostcopy, Proxmox))
 
 
 def baseline(name, memory_mib):

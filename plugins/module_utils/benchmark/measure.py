@@ -58,6 +58,15 @@ def healthy_before(console_log, timeout_s=30, fresh_s=2.0):
     return reports
 
 
+def healthy_since(console_log, after_seq, count=REPORTS_AFTER, timeout_s=30):
+    """Whether every report of the guest after `after_seq` says healthy, `count` more from now included."""
+    reports = _reports(console_log)
+    now_seq = reports[-1].seq if reports else after_seq
+    after = wait_for_reports(console_log, now_seq, count, timeout_s)
+    since = [r for r in _reports(console_log) if r.seq > after_seq]
+    return len(after) >= count and all(r.healthy for r in since)
+
+
 def move_for(name, method, dest_uri, params, memory_mib, predictions, auto_converge_initial=None):
     """The vm_move.VmMove of one run, its method already chosen: a baseline brings its pre-copy policy
     and flags; the collection's methods may use post-copy unless the run forbids it (`postcopy_allowed`,

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""wa_benchmark_evacuate's one call: empty the host that runs the benchmark's VMs by one strategy
+(benchmark/evacuations.py), check every guest, and record one row."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
+    _events, _libvirt, evacuation, learning, preflight, profiler, settings)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evacuations, measure
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
+    assessment, names, planner, policy)
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
+
+MIB = 1024 * 1024
+
+
+def check_request(params):
+    if params['strategy'] not in evacuations.STRATEGIES:
+        raise BadInput('strategy must be one of %s, got %s' % (', '.join(evacuations.STRATEGIES), params['strategy']))
+    if len(params['hosts']) < 2:
+        raise BadInput('hosts must name the host of the VMs and at least one other')
+    if not params['vms']:
+        raise BadInput('vms must name at least one VM')
+    for name in params['vms']:
+        names.check_domain_name(name, 'vms entry')
+    settings.check_bounds(params)
+
+
+def run(params, check_mode):
+    """The module's result; raises WaError."""
+    check_request(params)
+    done = evacuations.recorded(params['results_file'], params['strategy'], params['bandwidth_mibps'],
+                                params['repetition'])
+    if done is not None:
+        return dict(changed=False, row=done, calibration_samples=[], msg='already recorded in %s'
+                    % params['results_file'])
+    _events.ensure_event_loop()
+    conns = {}
+    try:
+        for host in params['hosts']:
+            conns[host['name']] = _libvirt.open_connection(host['uri'])
+        return _run(params, check_mode, conns)
+    finally:
+        for conn in conns.values():
+            conn.close()
+
+
+def _where(conns, name):
+    """{host: state text} of every host that has the VM."""
+    where = {}
+    for host, conn in sorted(conns.items()):
+        _dom, state = preflight.find(conn, name)
+        if state is not None:
+            where[host] = preflight.describe_state(*state)
+    return where
+
+
+def _source(params, conns):
+    """The host every VM runs on; BadInput unless they all run, on one host."""
+    homes = set()
+    for name in params['vms']:
+        where = _where(conns, name)
+        if list(where.values()) != ['running']:
+            raise BadInput('%s must run on exactly one host; found: %s' % (name, where or 'nowhere'))
+        homes.update(where)
+    if len(homes) != 1:
+        raise BadInput('the VMs must all run on one host; they run on %s' % ', '.join(sorted(homes)))
+    return homes.pop()
+
+
+def _plan(params, source_host, conn, destinations, profiles, rates):
+    """The moves: auto plans as evacuate.yml does; a baseline takes the VMs in the host's order, by name."""
+    if params['strategy'] != 'auto':
+        return [dict(order=i + 1, vm=name, destination=destinations[i % len(destinations)]['name'],
+                     method='precopy', predicted_s=None) for i, name in enumerate(sorted(params['vms']))], None
+    allowed = policy.allowed_methods(params['postcopy_allowed'])
+    vms = []
+    for name in sorted(params['vms']):
+        entry = dict(assessment.assess(profiles[name], rates, params['max_downtime_ms'], allowed),
+                     profile=profiles[name])
+        vms.append(planner.vm_to_move(name, entry))
+    free_mib = conn.getFreeMemory() // MIB
+    hosts = [planner.Destination(d['name'], free_mib, 64, params['postcopy_allowed'], 'shared') for d in destinations]
+    plan = planner.plan_evacuation(vms, hosts, 'shared', 1)
+    if plan['left_behind']:
+        raise BadInput('the plan leaves %s behind' % plan['left_behind'])
+    return plan['moves'], plan['predicted_total_s']
+
+
+def _run(params, check_mode, conns):
+    source_host = _source(params, conns)
+    by_name = dict((h['name'], h) for h in params['hosts'])
+    destinations = [h for h in params['hosts'] if h['name'] != source_host]
+    consoles = dict((name, '%s/%s.log' % (params['console_dir'], name)) for name in params['vms'])
+    before = dict((name, measure.healthy_before(consoles[name])[-1].seq) for name in params['vms'])
+    profiles = profiler.profile_host(conns[source_host], params['vms'], params['profile_window_s'])
+    incomplete = [name for name, profile in profiles.items() if not profile.get('complete')]
+    if incomplete:
+        raise BadInput('cannot profile %s' % ', '.join(sorted(incomplete)))
+    hypervisor = profiles[params['vms'][0]].get('domain_type')
+    rates = learning.rates_for(params, by_name[source_host]['uri'], destinations[0]['migration_uri'], hypervisor)
+    moves, predicted = _plan(params, source_host, conns[destinations[0]['name']], destinations, profiles, rates)
+    if check_mode:
+        return dict(changed=True, moves=moves, calibration_samples=[])
+
+    targets = dict((d['name'], dict(uri=d['migration_uri'], control_uri=d['uri'],
+                                    postcopy_capable=params['postcopy_allowed'])) for d in destinations)
+    memory = dict((name, profiles[name]['memory_mib']) for name in params['vms'])
+    result = evacuation.Evacuation(
+        by_name[source_host]['uri'], moves, targets, dict(params, profile_window_s=0),
+        concurrency=evacuations.concurrency(params['strategy'], len(moves)),
+        policy_for=evacuations.policy_for(params['strategy'], memory, postcopy_allowed=False)).run()
+    healthy = all(measure.healthy_since(consoles[name], before[name]) for name in params['vms'])
+    healthy = healthy and all(list(_where(conns, name).values()) == ['running'] for name in params['vms'])
+    transfers = [profiles[name]['transfer_mib'] for name in params['vms']]
+    note = '; '.join('%s: %s' % (m['vm'], m['reason']) for m in result['left_behind'])[:300]
+    values = evacuations.row(params['strategy'], params['bandwidth_mibps'], params['repetition'], result, transfers,
+                             rates.rate_mibps, rates.sources['rate_mibps'], healthy, predicted, note)
+    if params['results_file']:
+        evacuations.append_row(params['results_file'], values)
+    return dict(changed=True, row=values, source=source_host, moved=result['moved'],
+                left_behind=result['left_behind'], calibration_samples=result['calibration_samples'])
