@@ -110,7 +110,7 @@ total_s:
   returned: always
   type: float
 last_safe_s:
-  description: Seconds from the first migration's start until the last VM moved was safe (RV(moved[].safe_at_s)); 0 with none.
+  description: Seconds from the first migration's start until the last VM moved was safe (the largest C(safe_at_s) of RV(moved)); 0 with none.
   returned: always
   type: float
 downtime_breaches:

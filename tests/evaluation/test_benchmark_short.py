@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """The benchmark's short mode on a real test bed: every method and baseline migrates
-two workloads for real, one row each; the report, plots and calibration are written;
+two workloads for real, one row each; a host of two VMs is evacuated by the collection
+and one at a time as Nova does, one row each; the report, plots and calibration are written;
 an interrupted benchmark resumes with exactly the runs it lacked; a finished one
 makes none. The test bed is torn down afterwards (keep it with WA_KEEP_TESTBED=1)."""
 from __future__ import absolute_import, division, print_function
@@ -16,7 +17,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from testbed_helpers import INVENTORIES, leftovers, run_playbook as run_any_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evaluation  # noqa: E402
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import (  # noqa: E402
+    evacuations, evaluation)
 
 WORKLOADS = {'cpu', 'write-above'}
 BUDGET_S = 45
@@ -40,6 +42,20 @@ def results(tmp_path_factory):
 
 def runs_in(directory):
     return evaluation.read_runs(os.path.join(directory, 'runs.csv'))
+
+
+def test_each_evacuation_strategy_emptied_the_host_once_and_every_guest_stayed_intact(results):
+    rows = evacuations.read_rows(os.path.join(results, 'evacuations.csv'))
+    assert sorted(r['strategy'] for r in rows) == ['auto', 'nova-serial'], rows
+    for r in rows:
+        print('EVACUATION %(strategy)s last_safe=%(last_safe_s)s floor=%(floor_s)s mean=%(mean_safe_s)s '
+              'bound=%(shortest_first_bound_s)s left=%(left_behind)s healthy=%(healthy)s' % r)
+        assert r['vms'] == '2' and r['bandwidth_mibps'] == '50' and r['healthy'] == 'true', r
+        assert r['left_behind'] == '0' and float(r['last_safe_s']) >= float(r['floor_s']) > 0, r
+        assert float(r['mean_safe_s']) >= float(r['shortest_first_bound_s']) > 0, r
+    with open(os.path.join(results, 'report.md')) as report:
+        text = report.read()
+    assert '## Evacuations' in text and '| 50 | nova-serial | 1 | 2 |' in text
 
 
 def test_every_method_ran_once_on_each_workload(results):
@@ -120,7 +136,10 @@ def test_an_interrupted_benchmark_makes_exactly_the_runs_it_lacks(results):
             assert key not in before and r['success'] and r['healthy'], r
         else:
             assert before[key] == r['finished_at'], r
-    # Finished: a further run makes no migration.
-    run_playbook('benchmark.yml', '-e', 'wa_benchmark_mode=short', '-e', 'wa_benchmark_dir=' + results)
+    # Finished: a further run makes no migration, and no evacuation.
+    evacuated = evacuations.read_rows(os.path.join(results, 'evacuations.csv'))
+    again = run_playbook('benchmark.yml', '-e', 'wa_benchmark_mode=short', '-e', 'wa_benchmark_dir=' + results)
     assert [(evaluation.run_key(r), r['finished_at']) for r in runs_in(results)] == [
         (evaluation.run_key(r), r['finished_at']) for r in after]
+    assert evacuations.read_rows(os.path.join(results, 'evacuations.csv')) == evacuated
+    assert 'Start the evacuation' not in again.stdout

@@ -119,7 +119,8 @@ def run_once(source, destination, dom, request, params, source_uri):
     except runner.MigrationFailed as err:
         result = err.details
         success = False
-        note = str(err)
+        # Why it was aborted (the watch's reason), not only libvirt's "canceled by client".
+        note = '%s (%s)' % (err, result['aborted']) if result.get('aborted') else str(err)
     cut_off = bool(result.get('aborted')) and 'time budget' in result['aborted']
     end_seq = _reports(request['console_log'])[-1].seq
     after = wait_for_reports(request['console_log'], end_seq, REPORTS_AFTER, timeout_s=30)

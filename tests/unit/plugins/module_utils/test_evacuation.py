@@ -163,8 +163,7 @@ def test_a_destination_lost_mid_evacuation_sends_its_moves_to_the_others(monkeyp
     assert not result['left_behind']
 
 
-def test_a_move_whose_destination_is_lost_and_whose_vm_is_not_whole_on_the_source_is_left_behind(monkeypatch,
-                                                                                               tmp_path):
+def test_a_move_whose_destination_is_lost_and_whose_vm_is_not_whole_on_the_source_stays(monkeypatch, tmp_path):
     monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: DaemonGoingDown())
 
     class Evacuation(evacuation.Evacuation):
