@@ -10,11 +10,11 @@ Format 1:
      "pairs": {"<source>|<destination>|<hypervisor>":
                [{"sent_mib": 161.0, "total_s": 3.6, "pause_ms": 35, "cap_mibps": 0,
                  "method": "precopy", "downtime_target_ms": 250, "transfer_s": 0.9,
-                 "arrival_s": 2.0, "at": 1795770000.0}, ...]}}
+                 "arrival_s": 2.0, "overlapped": false, "at": 1795770000.0}, ...]}}
 
 (total_s is libvirt's whole job, transfer_s QEMU's part of it, arrival_s when the
 destination said the guest runs there; cap_mibps, method, downtime_target_ms,
-transfer_s and arrival_s were added within format 1: an entry without them reads
+transfer_s, arrival_s and overlapped were added within format 1: an entry without them reads
 as uncapped pre-copy with no known target, transfer or arrival.)  The store lives on the
 controller (the action plugins of the modules read and feed it), at DEFAULT_PATH
 unless a module's calibration_store option says otherwise.
@@ -60,14 +60,15 @@ def to_entry(sample):
     return {'sent_mib': float(sample.sent_mib), 'total_s': float(sample.total_s), 'pause_ms': sample.pause_ms,
             'cap_mibps': sample.cap_mibps or 0, 'method': sample.method,
             'downtime_target_ms': sample.downtime_target_ms, 'transfer_s': sample.transfer_s,
-            'arrival_s': sample.arrival_s}
+            'arrival_s': sample.arrival_s, 'overlapped': bool(sample.overlapped)}
 
 
 def from_entry(entry):
     """A calibration.Sample from a stored entry (entries of earlier 0.3 builds lack the later fields)."""
     return calibration.Sample(float(entry['sent_mib']), float(entry['total_s']), entry.get('pause_ms'),
                               entry.get('cap_mibps') or 0, entry.get('method') or 'precopy',
-                              entry.get('downtime_target_ms'), entry.get('transfer_s'), entry.get('arrival_s'))
+                              entry.get('downtime_target_ms'), entry.get('transfer_s'), entry.get('arrival_s'),
+                              bool(entry.get('overlapped')))
 
 
 class CalibrationStore:

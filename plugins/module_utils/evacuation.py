@@ -117,6 +117,8 @@ class Evacuation:
         self.samples = []
         self.replans = []
         self.queue = []
+        # When each move ran: {vm: [started, finished or None]} (a sample of a move that overlapped others says so).
+        self.spans = {}
         # Destinations whose libvirt was lost during the run: {name: {destination, at_s, why, re_planned}}.
         self.down = {}
 
@@ -130,6 +132,8 @@ class Evacuation:
     def _move(self, move, slot=None):
         name, target = move['vm'], self.targets[move['destination']]
         started_at = self.clock()
+        with self.lock:
+            self.spans[name] = [started_at, None]
         arrived = []
 
         def on_arrival():
@@ -176,6 +180,9 @@ class Evacuation:
             for conn in (source, destination):
                 if conn is not None:
                     conn.close()
+            with self.lock:
+                if self.spans.get(name) and self.spans[name][1] is None:
+                    self.spans[name][1] = self.clock()
 
     def _reachable(self, uri):
         try:
@@ -245,6 +252,12 @@ class Evacuation:
         """Keep what a finished migration measured, and re-plan the moves not yet started with it."""
         if not entry:
             return
+        with self.lock:
+            end = self.clock()
+            span = self.spans.setdefault(name, [end, None])
+            span[1] = end
+            entry = dict(entry, overlapped=any(other != name and begin < end and (finish is None or finish > span[0])
+                                               for other, (begin, finish) in self.spans.items()))
         key, sample = learning.entry_sample(entry)
         with self.lock:
             self.samples.append(entry)

@@ -31,8 +31,9 @@ Sample = collections.namedtuple('Sample', [
     'downtime_target_ms',  # the downtime limit QEMU was given (pre-copy), None if unknown
     'transfer_s',          # QEMU's part of total_s (its set-up and the transfer), None if unknown
     'arrival_s',           # when the destination said the guest runs there (of total_s), None if unknown
+    'overlapped',          # other migrations of the host ran while it did (an evacuation's): its job time is shared
 ])
-Sample.__new__.__defaults__ = (0, 'precopy', None, None, None)
+Sample.__new__.__defaults__ = (0, 'precopy', None, None, None, False)
 
 # Fewer samples than this, or sizes closer than MIN_SPREAD (largest / smallest), tell
 # the fixed cost and the rate apart no better than a guess: nothing is learned yet.
@@ -117,7 +118,10 @@ def learn(samples, setup_s, setup_from='the default'):
     """
     split = _split_samples(samples)
     if split:
-        finish = median([s.total_s - s.transfer_s for s in split])
+        # A migration that overlapped others (an evacuation's) finishes later for sharing the host: the finish
+        # is measured on those that ran alone where there are any.
+        alone = [s for s in split if not s.overlapped] or split
+        finish = median([s.total_s - s.transfer_s for s in alone])
         as_transfer = [Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split]
         fitted = fit(as_transfer)
         if fitted:
@@ -158,9 +162,11 @@ def tail_s(samples):
     """{'tail_s', 'samples'}: the median time from the guest running on the destination to libvirt's return; None.
 
     The source's QEMU exits and libvirt confirms the migration then: an evacuation need not wait
-    for it to start the next migration (arrival.py).
+    for it to start the next migration (arrival.py).  Only migrations that ran alone: one that
+    overlapped others (an evacuation's) finished later for sharing the host.
     """
-    tails = [s.total_s - s.arrival_s for s in samples if s.arrival_s is not None and s.total_s >= s.arrival_s]
+    tails = [s.total_s - s.arrival_s for s in samples
+             if s.arrival_s is not None and s.total_s >= s.arrival_s and not s.overlapped]
     if not tails:
         return None
     return {'tail_s': median(tails), 'samples': len(tails)}

@@ -47,8 +47,9 @@ VmToMove = collections.namedtuple('VmToMove', [
     'hypervisor',         # the guest's hypervisor type (kvm, qemu), for the rates learned per type
     'tail_s',             # of predicted_s, the part after the guest runs on the destination (None: unknown)
     'risk',               # what it loses by waiting: its dirty rate over its migration rate (0: unknown)
+    'rate_source',        # where its prediction's rate came from (the profile's inputs), None: unknown
 ])
-VmToMove.__new__.__defaults__ = (None, None, None, 0.0)
+VmToMove.__new__.__defaults__ = (None, None, None, 0.0, None)
 
 ORDERS = ('shortest-first', 'most-at-risk-first')
 
@@ -165,6 +166,7 @@ def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256,
         moves.append({'vm': vm.name, 'destination': name, 'method': method, 'predicted_s': round(duration, 2),
                       'predicted_sent_mib': vm.sent_mib if method == vm.method else None,
                       'hypervisor': vm.hypervisor, 'tail_s': vm.tail_s, 'risk': round(vm.risk or 0.0, 3),
+                      'rate_source': vm.rate_source or 'the plan',
                       'reason': note or vm.reason})
     _schedule(moves, concurrency)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
@@ -243,6 +245,7 @@ def vm_to_move(name, entry):
         hypervisor=profile.get('domain_type'),
         tail_s=(entry.get('inputs') or {}).get('tail_s'),
         risk=_risk(profile.get('dirty_rate_mibps'), entry.get('bandwidth_mibps')),
+        rate_source=((entry.get('inputs') or {}).get('sources') or {}).get('rate_mibps'),
     )
 
 

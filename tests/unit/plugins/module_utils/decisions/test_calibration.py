@@ -40,3 +40,17 @@ def test_percentile_is_the_nearest_rank():
     assert calibration.percentile([5], 0.9) == 5
     assert calibration.percentile(list(range(1, 11)), 0.9) == 9
     assert calibration.percentile(list(range(1, 11)), 0.5) == 5
+
+
+def test_a_migration_that_overlapped_others_does_not_teach_the_finish_where_lone_ones_can():
+    # An evacuation's migration shares the host while others run: its finish took 4 s, alone 2.2 s.
+    alone = [Sample(size, 0.35 + size / 150 + 2.2, 100, 0, 'precopy', 240, 0.35 + size / 150, 0.4 + size / 150)
+             for size in (82.0, 161.0)]
+    shared = [Sample(size, 0.35 + size / 150 + 4.0, 100, 0, 'precopy', 240, 0.35 + size / 150, 0.4 + size / 150,
+                     True) for size in (82.0, 161.0)]
+    learned = calibration.learn(alone + shared, 0.35)
+    assert learned['fixed_s'] == pytest.approx(0.35 + 2.2)
+    assert calibration.tail_s(alone + shared)['tail_s'] == pytest.approx(2.15)
+    # With nothing else to go by, the overlapped ones still teach the fixed cost, never the tail.
+    assert calibration.learn(shared, 0.35)['fixed_s'] == pytest.approx(0.35 + 4.0)
+    assert calibration.tail_s(shared) is None

@@ -146,3 +146,13 @@ def test_a_switch_after_precopy_passes_is_learned_apart_from_one_at_the_start():
     assert 'hybrid/precopy+postcopy' in got.sources['late_switchover_ms']
     nothing = rates.migration_rates({}, 'src', 'dst', 'qemu')
     assert nothing.late_switchover_ms == rates.DEFAULTS['qemu']['late_switchover_ms']
+
+
+def test_the_tail_after_the_guest_runs_on_the_destination_is_learned_from_lone_migrations_else_the_finish():
+    nothing = rates.migration_rates({}, 'src', 'dst', 'qemu')
+    assert nothing.tail_s == pytest.approx(rates.DEFAULTS['qemu']['fixed_s'] - rates.DEFAULTS['qemu']['setup_s'])
+    lone = [Sample(82.0, 3.0, 100, 0, 'precopy', 240, 0.9, 0.9), Sample(161.0, 3.3, 100, 0, 'precopy', 240, 1.1, 1.1)]
+    learned = rates.migration_rates({PAIR: lone}, 'src', 'dst', 'qemu')
+    assert learned.tail_s == pytest.approx(2.15) and learned.sources['tail_s'].startswith('learned: median of 2')
+    shared = [s._replace(overlapped=True, total_s=s.total_s + 3) for s in lone]
+    assert rates.migration_rates({PAIR: shared}, 'src', 'dst', 'qemu').sources['tail_s'].startswith('the fixed cost')
