@@ -292,20 +292,25 @@ class Evacuation:
                                            'reason': result['reason']})
         else:
             measured = result.get('wall_time_s') or result.get('total_time_s')
-            predicted = move.get('predicted_s')
+            safe_at = arrived_at if arrived_at is not None else now
+            # What the evacuation waits for, and what the plan predicts: the time until the VM runs on its
+            # destination (its job's end is shared with the migrations that overlap it).
+            predicted = None if move.get('predicted_s') is None else round(planner.until_safe_s(move), 2)
+            until_safe = round(safe_at - started_at, 2)
             self._record(self.moved, {
                 'vm': name, 'destination': move['destination'],
                 'method': result.get('method_used') or result.get('method_chosen') or move['method'],
                 'total_time_s': measured, 'transfer_time_s': result.get('total_time_s'),
                 'downtime_ms': result.get('downtime_ms'),
-                'predicted_s': predicted, 'rate_source': move.get('rate_source', 'the plan'),
-                'prediction_error': vm_move.relative_error(predicted, measured),
+                'predicted_s': move.get('predicted_s'), 'rate_source': move.get('rate_source', 'the plan'),
+                'predicted_until_safe_s': predicted, 'until_safe_s': until_safe,
+                'prediction_error': vm_move.relative_error(predicted, until_safe),
                 'downtime_limit_ms': result.get('downtime_limit_ms'),
                 'downtime_breach': bool(result.get('downtime_breach')),
                 'bytes_transferred': result.get('bytes_transferred'),
                 'started_at_s': round(started_at - self.start, 2), 're_planned_from': move.get('moved_from'),
                 # Safe when libvirt on the destination said it runs there; else when the move ended.
-                'safe_at_s': round((arrived_at if arrived_at is not None else now) - self.start, 2),
+                'safe_at_s': round(safe_at - self.start, 2),
                 'finished_at_s': round(now - self.start, 2),
                 'state': 'running on %s' % move['destination'],
             })

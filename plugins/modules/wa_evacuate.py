@@ -82,12 +82,16 @@ moved:
     - C(started_at_s) is when its move started, C(safe_at_s) when the destination's libvirt said the guest runs there (lifecycle event resumed, migrated),
       seconds from the evacuation's start; C(finished_at_s) when its move ended (libvirt's call returned, and the VM
       was found running there). The next migration starts at C(safe_at_s).
+    - C(until_safe_s) is C(safe_at_s) less C(started_at_s); C(predicted_until_safe_s) what the plan predicted for it
+      when it started (its C(predicted_s), libvirt's whole job, less the part after the guest runs there), and
+      C(prediction_error) (predicted - measured) / measured of those two.
   returned: always
   type: list
   elements: dict
   sample:
     - {vm: wa-cpu, destination: hv3, method: precopy, total_time_s: 2.9, transfer_time_s: 0.8, predicted_s: 3.1,
-       rate_source: learned from 3 migrations of this pair at no cap, prediction_error: 0.07, downtime_ms: 30,
+       rate_source: learned from 3 migrations of this pair at no cap, predicted_until_safe_s: 1.2, until_safe_s: 1.4,
+       prediction_error: -0.14, downtime_ms: 30,
        downtime_limit_ms: 300, downtime_breach: false, bytes_transferred: 90000000, started_at_s: 0.0, safe_at_s: 1.4,
        finished_at_s: 2.9, state: running on hv3}
 skipped:
