@@ -32,7 +32,7 @@ __metaclass__ = type
 import csv
 import os
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines, evaluation
 
 STRATEGIES = ('auto', 'proxmox-all', 'kubevirt-drain', 'nova-serial')
 # strategy: (baseline policy of each VM's migration, migrations at once; None: every VM at once)
@@ -103,16 +103,6 @@ def row(strategy, bandwidth_mibps, repetition, result, transfers_mib, rate, rate
     }
 
 
-def _csv_value(value):
-    if value is None:
-        return ''
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, float):
-        return '%.4g' % value
-    return value
-
-
 def read_rows(path):
     """The recorded evacuations (strings as written); [] when there is no file yet."""
     if not path or not os.path.exists(path):
@@ -132,12 +122,4 @@ def recorded(path, strategy, bandwidth_mibps, repetition):
 
 def append_row(path, values):
     """Append one evacuation (a header first when the file is new)."""
-    unknown = set(values) - set(COLUMNS)
-    if unknown:
-        raise ValueError('not evacuation columns: %s' % ', '.join(sorted(unknown)))
-    new = not os.path.exists(path) or os.path.getsize(path) == 0
-    with open(path, 'a') as handle:
-        writer = csv.DictWriter(handle, COLUMNS, lineterminator='\n')
-        if new:
-            writer.writeheader()
-        writer.writerow(dict((k, _csv_value(values.get(k))) for k in COLUMNS))
+    evaluation.append_csv(path, values, COLUMNS, 'evacuation')

@@ -74,15 +74,21 @@ def read_runs(path):
 
 def append_run(path, row):
     """Append one run (a header first when the file is new)."""
-    unknown = set(row) - set(COLUMNS)
+    append_csv(path, row, COLUMNS, 'benchmark')
+
+
+def append_csv(path, row, columns, what):
+    """Append `row` to the CSV at `path` with `columns` (a header first when the file is new); ValueError
+    naming any key that is not one of them (`what` says whose columns)."""
+    unknown = set(row) - set(columns)
     if unknown:
-        raise ValueError('not benchmark columns: %s' % ', '.join(sorted(unknown)))
+        raise ValueError('not %s columns: %s' % (what, ', '.join(sorted(unknown))))
     new = not os.path.exists(path) or os.path.getsize(path) == 0
     with open(path, 'a') as handle:
-        writer = csv.DictWriter(handle, COLUMNS, lineterminator='\n')
+        writer = csv.DictWriter(handle, columns, lineterminator='\n')
         if new:
             writer.writeheader()
-        writer.writerow(dict((k, _csv_value(row.get(k))) for k in COLUMNS))
+        writer.writerow(dict((k, _csv_value(row.get(k))) for k in columns))
 
 
 def _csv_value(value):
