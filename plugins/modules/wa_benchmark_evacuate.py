@@ -21,7 +21,7 @@ description:
     C(migrateall)) by plain live pre-copy; C(kubevirt-drain) two at a time (KubeVirt's
     C(parallelOutboundMigrationsPerNode)) with KubeVirt's migration monitor; C(nova-serial) one at a time (Nova's
     C(max_concurrent_live_migrations)) with Nova's; none of them with post-copy (off by default in all three). The
-    baselines take the VMs in name order.
+    baselines take the VMs in name order. C(auto) runs as many at once as its plan chooses (RV(concurrency)).
   - Every VM goes through the per-VM workflow of M(workload_aware.live_migration.wa_migrate); a VM safe is one the
     destination's libvirt says runs there. Before and after, each guest's own health reports must say its memory
     stayed intact.
@@ -74,6 +74,13 @@ options:
     description: Seconds each VM is profiled before the evacuation, from 1 to 60.
     type: float
     default: 3
+  link_mibps:
+    description:
+      - The capacity of the link between the hosts in MiB/s, from 1 to 100000 (the shaped bandwidth where the
+        benchmark shapes it). C(auto) chooses how many migrations run at once from it and the learned rates, as
+        M(workload_aware.live_migration.wa_evacuation_plan) does.
+    type: float
+    default: 1192.0
   results_file:
     description: The evacuations CSV; the row is appended to it. Without it nothing is recorded.
     type: path
@@ -122,6 +129,10 @@ moves:
   returned: in check mode
   type: list
   elements: dict
+concurrency:
+  description: How many migrations ran at once (C(auto) - chosen by its plan).
+  returned: always
+  type: int
 calibration_samples:
   description: What this evacuation's migrations teach the calibration store (the action plugin records them).
   returned: always
@@ -148,6 +159,7 @@ def main():
             strategy=dict(type='str', required=True, choices=list(evacuations.STRATEGIES)),
             repetition=dict(type='int', required=True),
             profile_window_s=dict(type='float', default=3),
+            link_mibps=dict(type='float', default=1192.0),
             results_file=dict(type='path'),
             **dict(settings.MIGRATION_ARGUMENT_SPEC, **settings.CALIBRATION_ARGUMENT_SPEC)
         ),

@@ -64,9 +64,17 @@ options:
     type: str
     required: true
   concurrency:
-    description: Migrations run at once (they share the migration link), from 1 to 16.
+    description:
+      - Migrations run at once (they share the migration link), from 1 to 16.
+      - Unset, it is chosen from what was measured (RV(concurrency_reason) says why) - one at a time unless every
+        move's rate was learned from earlier migrations and one migration fills less than three quarters of
+        O(link_mibps); then as many as the link holds at the fastest move's rate, at most 4.
     type: int
-    default: 1
+  link_mibps:
+    description:
+      - The capacity of the source's migration link in MiB/s, from 1 to 100000 (the C(link_mibps) given to
+        M(workload_aware.live_migration.wa_vm_facts)); unset, the link is unknown and one migration runs at a time.
+    type: float
   headroom_mib:
     description: Memory in MiB each destination keeps free beyond what its new VMs take, from 0 to 1048576.
     type: int
@@ -119,6 +127,16 @@ predicted_total_s:
   description: Predicted time until the last VM is safe.
   returned: always
   type: float
+concurrency:
+  description: Migrations to run at once - O(concurrency), or chosen from the measured rates, link and idle CPUs.
+  returned: always
+  type: int
+  sample: 1
+concurrency_reason:
+  description: Why that many.
+  returned: always
+  type: str
+  sample: "one at a time: one migration fills the link (48 of 50 MiB/s)"
 order:
   description: The order the moves are in (O(order)).
   returned: always
@@ -154,7 +172,8 @@ def main():
                 storage=dict(type='str', required=True),
             )),
             storage=dict(type='str', required=True),
-            concurrency=dict(type='int', default=1),
+            concurrency=dict(type='int'),
+            link_mibps=dict(type='float'),
             headroom_mib=dict(type='int', default=256),
             vcpu_ratio=dict(type='float', default=1.0),
             order=dict(type='str', default='shortest-first', choices=['shortest-first', 'most-at-risk-first']),

@@ -73,10 +73,12 @@ def _source(params, conns):
 
 
 def _plan(params, source_host, conn, destinations, profiles, rates):
-    """The moves: auto plans as evacuate.yml does; a baseline takes the VMs in the host's order, by name."""
+    """(moves, predicted last safe, migrations at once): auto plans as evacuate.yml does; a baseline takes the
+    VMs in the host's order, by name, as many at once as its strategy says."""
     if params['strategy'] != 'auto':
-        return [dict(order=i + 1, vm=name, destination=destinations[i % len(destinations)]['name'],
-                     method='precopy', predicted_s=None) for i, name in enumerate(sorted(params['vms']))], None
+        return ([dict(order=i + 1, vm=name, destination=destinations[i % len(destinations)]['name'],
+                      method='precopy', predicted_s=None) for i, name in enumerate(sorted(params['vms']))], None,
+                evacuations.concurrency(params['strategy'], len(params['vms'])))
     allowed = policy.allowed_methods(params['postcopy_allowed'])
     vms = []
     for name in sorted(params['vms']):
@@ -85,10 +87,10 @@ def _plan(params, source_host, conn, destinations, profiles, rates):
         vms.append(planner.vm_to_move(name, entry))
     free_mib = conn.getFreeMemory() // MIB
     hosts = [planner.Destination(d['name'], free_mib, 64, params['postcopy_allowed'], 'shared') for d in destinations]
-    plan = planner.plan_evacuation(vms, hosts, 'shared', 1)
+    plan = planner.plan_evacuation(vms, hosts, 'shared', None, link_mibps=params['link_mibps'])
     if plan['left_behind']:
         raise BadInput('the plan leaves %s behind' % plan['left_behind'])
-    return plan['moves'], plan['predicted_total_s']
+    return plan['moves'], plan['predicted_total_s'], plan['concurrency']
 
 
 def _run(params, check_mode, conns):
@@ -103,16 +105,17 @@ def _run(params, check_mode, conns):
         raise BadInput('cannot profile %s' % ', '.join(sorted(incomplete)))
     hypervisor = profiles[params['vms'][0]].get('domain_type')
     rates = learning.rates_for(params, by_name[source_host]['uri'], destinations[0]['migration_uri'], hypervisor)
-    moves, predicted = _plan(params, source_host, conns[destinations[0]['name']], destinations, profiles, rates)
+    moves, predicted, at_once = _plan(params, source_host, conns[destinations[0]['name']], destinations, profiles,
+                                      rates)
     if check_mode:
-        return dict(changed=True, moves=moves, calibration_samples=[])
+        return dict(changed=True, moves=moves, concurrency=at_once, calibration_samples=[])
 
     targets = dict((d['name'], dict(uri=d['migration_uri'], control_uri=d['uri'],
                                     postcopy_capable=params['postcopy_allowed'])) for d in destinations)
     memory = dict((name, profiles[name]['memory_mib']) for name in params['vms'])
     result = evacuation.Evacuation(
         by_name[source_host]['uri'], moves, targets, dict(params, profile_window_s=0),
-        concurrency=evacuations.concurrency(params['strategy'], len(moves)),
+        concurrency=at_once,
         policy_for=evacuations.policy_for(params['strategy'], memory, postcopy_allowed=False)).run()
     healthy = all(measure.healthy_since(consoles[name], before[name]) for name in params['vms'])
     healthy = healthy and all(list(_where(conns, name).values()) == ['running'] for name in params['vms'])
@@ -122,5 +125,5 @@ def _run(params, check_mode, conns):
                              rates.rate_mibps, rates.sources['rate_mibps'], healthy, predicted, note)
     if params['results_file']:
         evacuations.append_row(params['results_file'], values)
-    return dict(changed=True, row=values, source=source_host, moved=result['moved'],
+    return dict(changed=True, row=values, source=source_host, concurrency=at_once, moved=result['moved'],
                 left_behind=result['left_behind'], calibration_samples=result['calibration_samples'])

@@ -5,8 +5,9 @@
 
 One row per evacuation (COLUMNS, docs/evaluation/evacuations.csv).  The strategies:
 
-* auto: the collection's own evacuation (profile, plan, wa_evacuate's per-VM workflow, one
-  migration at a time with the finish overlapped, re-planned as it goes).
+* auto: the collection's own evacuation (profile, plan, wa_evacuate's per-VM workflow, as
+  many migrations at once as the plan chooses from the measured rates and the link, the
+  finish overlapped, re-planned as it goes).
 * proxmox-all: every VM at once (Proxmox's bulk `migrateall` with as many workers), each as
   Proxmox migrates one (baselines.Proxmox: auto-converge, xbzrle, downtime 100 ms doubled while
   it does not converge, no time limit).
@@ -66,9 +67,7 @@ def shortest_first_bound_s(transfers_mib, rate_mibps):
 
 
 def concurrency(strategy, vm_count):
-    """Migrations at once for a strategy (auto: the collection's default, one)."""
-    if strategy == 'auto':
-        return 1
+    """Migrations at once for a baseline strategy (auto chooses in its plan: planner.plan_evacuation)."""
     at_once = BASELINE_STRATEGIES[strategy][1]
     return max(1, vm_count if at_once is None else at_once)
 

@@ -26,6 +26,9 @@ Pure Python, no libvirt.
 * A VM is safe, and the next migration starts, when the destination says the
   guest runs there: the last `tail_s` of each migration (the source's QEMU
   exiting, libvirt's confirm) is off the critical path.
+* How many at once: the operator's number, or chosen from the measured rates
+  and the link (`concurrency.choose`): more than one only where one migration
+  cannot fill the link.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,7 +37,7 @@ __metaclass__ = type
 
 import collections
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, names
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, concurrency, names
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 VmToMove = collections.namedtuple('VmToMove', [
@@ -48,8 +51,9 @@ VmToMove = collections.namedtuple('VmToMove', [
     'tail_s',             # of predicted_s, the part after the guest runs on the destination (None: unknown)
     'risk',               # what it loses by waiting: its dirty rate over its migration rate (0: unknown)
     'rate_source',        # where its prediction's rate came from (the profile's inputs), None: unknown
+    'rate_mibps',         # the rate its prediction assumes, None: unknown
 ])
-VmToMove.__new__.__defaults__ = (None, None, None, 0.0, None)
+VmToMove.__new__.__defaults__ = (None, None, None, 0.0, None, None)
 
 ORDERS = ('shortest-first', 'most-at-risk-first')
 
@@ -83,12 +87,12 @@ def _order_key(order):
     return lambda item: (duration(item), name(item))
 
 
-def order_costs(moves, concurrency=1):
+def order_costs(moves, at_once=1, link_mibps=None):
     """{order: {'last_safe_s', 'mean_safe_s', 'risk_weighted_wait_s'}}: the same moves in each order."""
     costs = {}
     for order in ORDERS:
         ordered = [dict(move) for move in sorted(moves, key=_order_key(order))]
-        _slots(ordered, concurrency)
+        _slots(ordered, at_once, link_mibps=link_mibps)
         safe = [move['predicted_safe_at_s'] for move in ordered]
         costs[order] = {
             'last_safe_s': round(max(safe or [0.0]), 2),
@@ -107,13 +111,14 @@ def until_safe_s(move):
     return max(0.0, predicted - (move.get('tail_s') or 0.0))
 
 
-def _slots(moves, concurrency, start_s=0.0):
-    """Set each move's predicted_safe_at_s: `concurrency` migrations share the link, so each runs about
-    `concurrency` times slower than alone; a move starts when a slot frees (the previous VM is safe)."""
-    slots = [float(start_s)] * max(1, concurrency)
+def _slots(moves, at_once, start_s=0.0, link_mibps=None):
+    """Set each move's predicted_safe_at_s: `at_once` migrations share the link, each slower than alone only
+    where together they exceed it (`concurrency.share`; `at_once` times without the link or the move's rate);
+    a move starts when a slot frees (the previous VM is safe)."""
+    slots = [float(start_s)] * max(1, at_once)
     for move in moves:
         slot = min(range(len(slots)), key=lambda i: slots[i])
-        slots[slot] += until_safe_s(move) * len(slots)
+        slots[slot] += until_safe_s(move) * concurrency.share(len(slots), move.get('rate_mibps'), link_mibps)
         move['predicted_safe_at_s'] = round(slots[slot], 2)
 
 
@@ -122,16 +127,19 @@ def _fits(vm, host, headroom_mib, vcpu_ratio):
             and host['free_vcpus'] * vcpu_ratio >= vm.vcpus)
 
 
-def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256, vcpu_ratio=1.0,
-                    order='shortest-first'):
-    """Return {'moves': [...], 'left_behind': [...], 'predicted_total_s': float, 'order', 'orders'}.
+def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcpu_ratio=1.0,
+                    order='shortest-first', link_mibps=None):
+    """Return {'moves': [...], 'left_behind': [...], 'predicted_total_s': float, 'order', 'orders',
+    'concurrency', 'concurrency_reason'}.
 
     `destinations` must not contain the failing host; `storage` is the failing
     host's shared storage: only hosts with the same can take its VMs.  `order`:
     one of ORDERS; `orders` says what each would cost with the same placements.
+    `at_once`: migrations at once, or None to choose it from the moves' measured
+    rates and `link_mibps` (concurrency.choose).
     """
-    if concurrency < 1:
-        raise ValueError('concurrency must be at least 1, got %r' % (concurrency,))
+    if at_once is not None and at_once < 1:
+        raise ValueError('concurrency must be at least 1, got %r' % (at_once,))
     if order not in ORDERS:
         raise ValueError('order must be one of %s, got %r' % (', '.join(ORDERS), order))
     hosts = dict((d.name, {'free_memory_mib': float(d.free_memory_mib), 'free_vcpus': float(d.free_vcpus),
@@ -166,22 +174,26 @@ def plan_evacuation(vms, destinations, storage, concurrency=1, headroom_mib=256,
         moves.append({'vm': vm.name, 'destination': name, 'method': method, 'predicted_s': round(duration, 2),
                       'predicted_sent_mib': vm.sent_mib if method == vm.method else None,
                       'hypervisor': vm.hypervisor, 'tail_s': vm.tail_s, 'risk': round(vm.risk or 0.0, 3),
-                      'rate_source': vm.rate_source or 'the plan',
+                      'rate_source': vm.rate_source or 'the plan', 'rate_mibps': vm.rate_mibps,
                       'reason': note or vm.reason})
-    _schedule(moves, concurrency)
+    if at_once is None:
+        at_once, why = concurrency.choose(link_mibps, [(m['rate_mibps'] or 0.0, m['rate_source']) for m in moves])
+    else:
+        why = '%d at a time: set by the operator' % at_once
+    _schedule(moves, at_once, link_mibps)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
     return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2), 'order': order,
-            'orders': order_costs(moves, concurrency)}
+            'orders': order_costs(moves, at_once, link_mibps), 'concurrency': at_once, 'concurrency_reason': why}
 
 
-def _schedule(moves, concurrency):
+def _schedule(moves, at_once, link_mibps=None):
     """Number the moves and predict when each VM is safe (_slots)."""
     for order, move in enumerate(moves, start=1):
         move['order'] = order
-    _slots(moves, concurrency)
+    _slots(moves, at_once, link_mibps=link_mibps)
 
 
-def replan(remaining, rates_by_vm, now_s, concurrency=1, order='shortest-first'):
+def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', link_mibps=None):
     """The moves not yet started, re-predicted with the rates just measured, in `order` again.
 
     `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from, tail_s)}.  A move's new
@@ -195,11 +207,12 @@ def replan(remaining, rates_by_vm, now_s, concurrency=1, order='shortest-first')
         if rates and move.get('predicted_sent_mib') and rates[0] > 0:
             move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rates[0], 2)
             move['rate_source'] = rates[2]
+            move['rate_mibps'] = rates[0]
             if len(rates) > 3 and rates[3] is not None:
                 move['tail_s'] = rates[3]
         updated.append(move)
     updated.sort(key=_order_key(order))
-    _slots(updated, concurrency, now_s)
+    _slots(updated, at_once, now_s, link_mibps)
     return updated
 
 
@@ -246,6 +259,7 @@ def vm_to_move(name, entry):
         tail_s=(entry.get('inputs') or {}).get('tail_s'),
         risk=_risk(profile.get('dirty_rate_mibps'), entry.get('bandwidth_mibps')),
         rate_source=((entry.get('inputs') or {}).get('sources') or {}).get('rate_mibps'),
+        rate_mibps=entry.get('bandwidth_mibps'),
     )
 
 
@@ -276,7 +290,8 @@ def evacuation_plan(params):
                                 d['storage']) for d in params['destinations']]
     try:
         plan = plan_evacuation(vms, destinations, params['storage'], params['concurrency'],
-                               params['headroom_mib'], params['vcpu_ratio'], params.get('order', 'shortest-first'))
+                               params['headroom_mib'], params['vcpu_ratio'], params.get('order', 'shortest-first'),
+                               params.get('link_mibps'))
     except ValueError as err:
         raise BadInput(str(err))
     return dict(plan, changed=False)

@@ -17,7 +17,6 @@ def test_the_floor_is_every_vms_memory_back_to_back_and_the_bound_is_shortest_fi
 
 
 def test_each_strategy_runs_as_many_at_once_as_its_product_does():
-    assert evacuations.concurrency('auto', 6) == 1
     assert evacuations.concurrency('proxmox-all', 6) == 6
     assert evacuations.concurrency('kubevirt-drain', 6) == 2
     assert evacuations.concurrency('nova-serial', 6) == 1

@@ -31,7 +31,7 @@ def test_shortest_first_and_safe_times_add_up_on_one_link():
 
 
 def test_concurrent_migrations_share_the_link():
-    result = planner.plan_evacuation([vm('a', 2.0), vm('b', 2.0)], [host('hv2')], 'nfs://a', concurrency=2)
+    result = planner.plan_evacuation([vm('a', 2.0), vm('b', 2.0)], [host('hv2')], 'nfs://a', at_once=2)
     assert [m['predicted_safe_at_s'] for m in result['moves']] == [4.0, 4.0]
 
 
@@ -93,7 +93,7 @@ def test_unprofiled_or_unmovable_vms_are_reported_not_fatal():
     assert [m['vm'] for m in result['moves']] == ['ok']
     assert result['left_behind'] == [{'vm': 'odd', 'reason': 'profile incomplete: gone'}]
     with pytest.raises(ValueError):
-        planner.plan_evacuation([], [host('hv2')], 'nfs://a', concurrency=0)
+        planner.plan_evacuation([], [host('hv2')], 'nfs://a', at_once=0)
 
 
 @pytest.mark.parametrize('seed', range(5))

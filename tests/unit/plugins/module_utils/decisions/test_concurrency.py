@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: workload_aware developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import concurrency, planner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions.planner import (
+    Destination, VmToMove)
+
+LEARNED = 'learned from 3 migrations of hv1 -> hv2 (uncapped)'
+
+
+def test_one_at_a_time_until_every_rate_is_measured():
+    chosen, why = concurrency.choose(10000.0, [(300.0, LEARNED), (300.0, 'default for kvm (nothing learned yet)')])
+    assert chosen == 1 and 'not every rate is measured' in why and 'default for kvm' in why
+
+
+def test_one_at_a_time_where_one_migration_fills_the_link():
+    chosen, why = concurrency.choose(50.0, [(46.0, LEARNED)])
+    assert chosen == 1 and 'fills the link (46 of 50 MiB/s)' in why
+
+
+def test_as_many_as_the_link_holds_where_one_cannot_fill_it():
+    # 25 GbE is about 2980 MiB/s; the fastest stream, learned at 1000 MiB/s, leaves room for two.
+    chosen, why = concurrency.choose(2980.0, [(1000.0, LEARNED), (900.0, LEARNED)])
+    assert chosen == 2 and why.startswith('2 at a time') and '1000 of' in why
+    assert concurrency.choose(11920.0, [(1000.0, LEARNED)])[0] == concurrency.LIMIT
+    assert concurrency.choose(11920.0, [(1000.0, LEARNED)], limit=8)[0] == 8
+
+
+@pytest.mark.parametrize('link', [None, 0.0])
+def test_an_unknown_link_means_one(link):
+    assert concurrency.choose(link, [(250.0, LEARNED)]) == (1, 'one at a time: the link speed is unknown')
+
+
+def test_nothing_to_move_is_one():
+    assert concurrency.choose(1192.0, [])[0] == 1
+
+
+def test_migrations_share_the_link_only_where_together_they_exceed_it():
+    assert concurrency.share(1, 500.0, 100.0) == 1.0
+    assert concurrency.share(2, 400.0, 1192.0) == 1.0
+    assert concurrency.share(4, 400.0, 1192.0) == pytest.approx(1600.0 / 1192.0)
+    assert concurrency.share(3, None, 1192.0) == 3.0
+
+
+def profile(rate, source=LEARNED):
+    return {'profile': {'memory_mib': 256, 'vcpus': 1}, 'recommended_method': 'precopy', 'bandwidth_mibps': rate,
+            'predictions': {'precopy': {'total_s': 2.0, 'sent_mib': 400.0}},
+            'inputs': {'sources': {'rate_mibps': source}}}
+
+
+def test_the_plan_chooses_how_many_at_once_and_predicts_with_it():
+    vms = [planner.vm_to_move(name, profile(200.0)) for name in ('a', 'b', 'c', 'd')]
+    hosts = [Destination('hv2', 8192, 16, True, 'nfs')]
+    serial = planner.plan_evacuation(vms, hosts, 'nfs', None, link_mibps=200.0)
+    parallel = planner.plan_evacuation(vms, hosts, 'nfs', None, link_mibps=1192.0)
+    assert serial['concurrency'] == 1 and parallel['concurrency'] == 4
+    assert serial['predicted_total_s'] == pytest.approx(8.0)
+    # Four at 200 MiB/s fit in the link together: each takes as long as alone.
+    assert parallel['predicted_total_s'] == pytest.approx(2.0)
+    fixed = planner.plan_evacuation(vms, hosts, 'nfs', 2)
+    assert fixed['concurrency'] == 2 and fixed['concurrency_reason'] == '2 at a time: set by the operator'
+    # Without the link, two at once each run twice as slow: no gain promised.
+    assert fixed['predicted_total_s'] == pytest.approx(8.0)
+
+
+def test_a_plan_whose_rates_are_defaults_runs_one_at_a_time():
+    vms = [VmToMove('a', 256, 1, 'precopy', 2.0, 2.0, 'why'), VmToMove('b', 256, 1, 'precopy', 2.0, 2.0, 'why')]
+    plan = planner.plan_evacuation(vms, [Destination('hv2', 8192, 16, True, 'nfs')], 'nfs', None,
+                                   link_mibps=1192.0)
+    assert plan['concurrency'] == 1 and 'the plan' in plan['concurrency_reason']
