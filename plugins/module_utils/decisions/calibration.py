@@ -116,12 +116,13 @@ def learn(samples, setup_s, setup_from='the default'):
     confirm) is measured per migration: fixed = set-up + median(total - transfer).  Otherwise
     total = fixed + sent / rate is fitted.
     """
+    # A migration that overlapped others (an evacuation's, several at once) shared the link and the host: its
+    # rate and its finish are one stream's only where it ran alone, so those are learned from the migrations that
+    # ran alone where there are any.
+    samples = [s for s in samples if not s.overlapped] or samples
     split = _split_samples(samples)
     if split:
-        # A migration that overlapped others (an evacuation's) finishes later for sharing the host: the finish
-        # is measured on those that ran alone where there are any.
-        alone = [s for s in split if not s.overlapped] or split
-        finish = median([s.total_s - s.transfer_s for s in alone])
+        finish = median([s.total_s - s.transfer_s for s in split])
         as_transfer = [Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split]
         fitted = fit(as_transfer)
         if fitted:

@@ -54,3 +54,15 @@ def test_a_migration_that_overlapped_others_does_not_teach_the_finish_where_lone
     # With nothing else to go by, the overlapped ones still teach the fixed cost, never the tail.
     assert calibration.learn(shared, 0.35)['fixed_s'] == pytest.approx(0.35 + 4.0)
     assert calibration.tail_s(shared) is None
+
+
+def test_a_migration_that_overlapped_others_does_not_teach_the_rate_where_lone_ones_can():
+    # Alone a stream moved 500 MiB/s; six at once shared the host and each moved 120 MiB/s.
+    alone = [Sample(size, 0.35 + size / 500 + 1.0, 100, 0, 'precopy', 0, 0.35 + size / 500, 0.4 + size / 500)
+             for size in (80.0, 160.0)]
+    shared = [Sample(size, 0.35 + size / 120 + 1.0, 100, 0, 'precopy', 0, 0.35 + size / 120, 0.4 + size / 120,
+                     True) for size in (80.0, 120.0, 160.0, 200.0)]
+    assert calibration.learn(alone + shared, 0.35)['rate_mibps'] == pytest.approx(500.0)
+    assert calibration.learn(alone + shared, 0.35)['samples'] == 2
+    # Only overlapped ones: they are all there is to go by.
+    assert calibration.learn(shared, 0.35)['rate_mibps'] == pytest.approx(120.0)
