@@ -38,7 +38,9 @@ def test_a_row_says_when_the_last_vm_was_safe_and_an_evacuation_that_left_one_be
     assert row['healthy'] is True and row['left_behind'] == 0 and row['vms'] == 2
     partial = dict(result, left_behind=[{'vm': 'w'}])
     row = evacuations.row('nova-serial', 50, 1, partial, [100.0, 100.0, 100.0], 50.0, 'learned', True)
-    assert row['last_safe_s'] is None and row['left_behind'] == 1 and row['healthy'] is False
+    assert row['last_safe_s'] is None and row['left_behind'] == 1 and row['healthy'] is True
+    sick = evacuations.row('auto', 50, 1, result, [100.0, 100.0], 50.0, 'learned', False)
+    assert sick['healthy'] is False and sick['last_safe_s'] == 5.0
 
 
 def test_rows_are_appended_and_found_again(tmp_path):
