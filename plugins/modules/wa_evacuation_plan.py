@@ -68,7 +68,8 @@ options:
       - Migrations run at once (they share the migration link), from 1 to 16.
       - Unset, it is chosen from what was measured (RV(concurrency_reason) says why) - one at a time unless every
         move's rate was learned from earlier migrations and one migration fills less than three quarters of
-        O(link_mibps); then as many as the link holds at the fastest move's rate, at most 4.
+        O(link_mibps); then as many as the link holds at the fastest move's rate, at most 2 (KubeVirt's
+        C(parallelOutboundMigrationsPerNode) default; more paused more VMs over the downtime limit on the test bed).
     type: int
   link_mibps:
     description:

@@ -27,8 +27,8 @@ def test_one_at_a_time_where_one_migration_fills_the_link():
 def test_as_many_as_the_link_holds_where_one_cannot_fill_it():
     # 25 GbE is about 2980 MiB/s; the fastest stream, learned at 1000 MiB/s, leaves room for two.
     chosen, why = concurrency.choose(2980.0, [(1000.0, LEARNED), (900.0, LEARNED)])
-    assert chosen == 2 and why.startswith('2 at a time') and '1000 of' in why
-    assert concurrency.choose(11920.0, [(1000.0, LEARNED)])[0] == concurrency.LIMIT
+    assert chosen == 2 and why.startswith('2 at a time') and '1000 MiB/s (measured) of a 2980 MiB/s link' in why
+    assert concurrency.choose(11920.0, [(1000.0, LEARNED)])[0] == concurrency.LIMIT == 2
     assert concurrency.choose(11920.0, [(1000.0, LEARNED)], limit=8)[0] == 8
 
 
@@ -59,10 +59,10 @@ def test_the_plan_chooses_how_many_at_once_and_predicts_with_it():
     hosts = [Destination('hv2', 8192, 16, True, 'nfs')]
     serial = planner.plan_evacuation(vms, hosts, 'nfs', None, link_mibps=200.0)
     parallel = planner.plan_evacuation(vms, hosts, 'nfs', None, link_mibps=1192.0)
-    assert serial['concurrency'] == 1 and parallel['concurrency'] == 4
+    assert serial['concurrency'] == 1 and parallel['concurrency'] == 2
     assert serial['predicted_total_s'] == pytest.approx(8.0)
-    # Four at 200 MiB/s fit in the link together: each takes as long as alone.
-    assert parallel['predicted_total_s'] == pytest.approx(2.0)
+    # Two at 200 MiB/s fit in the link together: each takes as long as alone.
+    assert parallel['predicted_total_s'] == pytest.approx(4.0)
     fixed = planner.plan_evacuation(vms, hosts, 'nfs', 2)
     assert fixed['concurrency'] == 2 and fixed['concurrency_reason'] == '2 at a time: set by the operator'
     # Without the link, two at once each run twice as slow: no gain promised.
