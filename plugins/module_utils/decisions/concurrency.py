@@ -19,9 +19,9 @@ measured - a default rate, an unknown link - means one at a time, as Nova's
 Measured on the test bed (2 cores, TCG; docs/evacuate.md, "How many at
 once"): uncapped, where one migration had moved 435-514 MiB/s of loopback's
 nominal 1192, six VMs two at a time were all safe after 4.5-4.9 s, one at a
-time after 8.1 s; twelve VMs four at a time after 30.0 s, one at a time after
-51.9 s, but four at a time paused 8 of the 12 over the 300 ms limit (up to
-589 ms), one at a time 2.  The cores, not the link, were full there: what
+time after 8.1 s; twelve VMs four at a time after 30.0 s, two at a time
+after 33.6 s, one at a time after 51.9 s, but four at a time paused 8 of the
+12 over the 300 ms limit (up to 589 ms), two at a time 1, one at a time 2.  The cores, not the link, were full there: what
 more at once wins is the fixed costs of each migration (connections, QEMU's
 start on the destination, libvirt's prepare) overlapping the others'
 transfers, and what it costs is the switch-over, whose pause QEMU sizes from
