@@ -29,6 +29,14 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils._lib
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 
 METHODS = ('precopy', 'postcopy', 'hybrid')
+# The source's libvirtd lost mid-run (a restart): how long to wait for it to answer again, and then for
+# libvirt to settle each VM (an out-going pre-copy cancelled, the guest running whole on the source again).
+SOURCE_BACK_S = 60.0
+SETTLE_S = 30.0
+# What libvirt says when the daemon at the other end of a connection went away.
+CONNECTION_LOST = ('end of file while reading data', 'client socket is closed', 'cannot recv data',
+                   'cannot write data', 'connection reset by peer', 'broken pipe', 'no connection driver',
+                   'failed to connect socket', 'cannot connect to libvirt')
 
 
 def error_text(err):
@@ -121,6 +129,8 @@ class Evacuation:
         self.spans = {}
         # Destinations whose libvirt was lost during the run: {name: {destination, at_s, why, re_planned}}.
         self.down = {}
+        # Moves that failed because the source's libvirt was lost, and whether each was made again.
+        self.source_failures = []
 
     def _stopped(self):
         return bool(self.stop_file) and os.path.exists(self.stop_file)
@@ -173,7 +183,7 @@ class Evacuation:
                 if conn is not None:
                     conn.close()
             source = destination = None
-            if not self._elsewhere(move, err):
+            if not self._elsewhere(move, err) and not self._again_after_source_loss(move, err):
                 self._record(self.left_behind, {'vm': name, 'reason': error_text(err),
                                                 'vm_location': getattr(err, 'details', {}).get('vm_location')})
         finally:
@@ -204,6 +214,59 @@ class Evacuation:
             return False
         finally:
             conn.close()
+
+    def _state(self, uri, name):
+        """(state, reason) of `name` on the host at `uri`; (None, None) where it has none; False: no answer."""
+        try:
+            conn = _libvirt.open_connection(uri)
+        except (WaError, libvirt.libvirtError):
+            return False
+        try:
+            return preflight.find(conn, name)[1] or (None, None)
+        except libvirt.libvirtError:
+            return False
+        finally:
+            conn.close()
+
+    def _wait(self, ready, limit_s):
+        """Poll `ready()` every second for up to `limit_s`: its last answer (None: stop at once)."""
+        deadline = self.clock() + limit_s
+        while True:
+            answer = ready()
+            if answer or answer is None or self.clock() >= deadline:
+                return bool(answer)
+            time.sleep(1.0)
+
+    def _again_after_source_loss(self, move, err):
+        """After a move that failed on a lost connection while its destination still answers (the source's
+        libvirtd restarted, say): once the source answers again (SOURCE_BACK_S) and libvirt has settled the VM
+        (SETTLE_S) - running whole on the source, no copy of it on the destination - queue the move again,
+        first, once.  Returns whether it was queued; each such failure is in the result's source_failures."""
+        text = error_text(err).lower()
+        if (self.check_mode or move.get('after_source_loss') or move['destination'] in self.down
+                or not any(sign in text for sign in CONNECTION_LOST)):
+            return False
+        failure = {'vm': move['vm'], 'at_s': round(self.clock() - self.start, 2), 'why': error_text(err),
+                   'made_again': False}
+        with self.lock:
+            self.source_failures.append(failure)
+        if not self._wait(lambda: self._reachable(self.source_uri), SOURCE_BACK_S):
+            failure['why'] += "; the source's libvirt did not answer again within %d s" % SOURCE_BACK_S
+            return False
+
+        def settled():
+            here = self._state(self.source_uri, move['vm'])
+            if here is False or here == (None, None):
+                return None     # no answer, or the VM is not there: nothing to wait for
+            there = self._state(self.targets[move['destination']]['control_uri'], move['vm'])
+            return here[0] == preflight.RUNNING and not preflight.in_postcopy(*here) and there == (None, None)
+        if not self._wait(settled, SETTLE_S):
+            failure['why'] += '; it did not run whole on the source alone within %d s' % SETTLE_S
+            return False
+        failure['made_again'] = True
+        with self.lock:
+            self.queue.insert(0, dict(move, after_source_loss=True))
+        return True
 
     def _elsewhere(self, move, err):
         """After a failed move: when its destination's libvirt is gone, mark it failed, send the moves not yet
@@ -373,6 +436,7 @@ class Evacuation:
             'downtime_breaches': [m['vm'] for m in self.moved if m['downtime_breach']],
             'replans': self.replans,
             'destination_failures': [self.down[name] for name in sorted(self.down)],
+            'source_failures': self.source_failures,
             'calibration_samples': self.samples,
         }
 
@@ -383,7 +447,8 @@ def evacuate(params, check_mode):
     targets = check_plan(params['moves'], params['destinations'])
     if not params['moves']:
         return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0, last_safe_s=0.0,
-                    downtime_breaches=[], replans=[], destination_failures=[], calibration_samples=[])
+                    downtime_breaches=[], replans=[], destination_failures=[], source_failures=[],
+                    calibration_samples=[])
     _events.ensure_event_loop()
     result = Evacuation(params['uri'], params['moves'], targets, params, params['concurrency'], params['stop_file'],
                         lock_dir=params['lock_dir'], check_mode=check_mode).run()

@@ -21,6 +21,9 @@ description:
     others go on. A VM already running on its destination is reported in RV(skipped).
   - A destination whose libvirt is lost mid-run is reported in RV(destination_failures); its moves go to the
     other destinations.
+  - A move cut by a lost connection while its destination still answers (the source's libvirtd restarted) waits up
+    to 60 s for the source to answer again and up to 30 s for libvirt to settle the VM (running whole on the source,
+    no copy on the destination), then is made again, once; RV(source_failures) says so.
   - While it runs, one JSON line a second per migration goes to O(progress_file). When O(stop_file)
     appears, no new migration starts and migrations in pre-copy are aborted (their VMs keep running
     on the source); migrations in post-copy finish.
@@ -141,6 +144,15 @@ destination_failures:
   sample:
     - {destination: hv3, at_s: 4.1, why: "cannot connect to libvirt at qemu+tcp://hv3/system: ...",
        re_planned: [{vm: wa-read, destination: hv2, method: precopy, why: "its destination hv3 failed; re-planned onto hv2"}]}
+source_failures:
+  description:
+    - The moves cut by a lost connection while their destination still answered (the source's libvirtd restarted),
+      when, why, and whether each was made again (once its VM ran whole on the source alone).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {vm: wa-read, at_s: 2.3, why: "End of file while reading data: Input/output error", made_again: true}
 calibration_samples:
   description: What this run's migrations teach the calibration store (the action plugin records them).
   returned: always

@@ -321,6 +321,39 @@ def test_a_destination_killed_mid_evacuation_has_its_vms_moved_to_the_other_one(
         assert_healthy_after(vm, seqs[vm])
 
 
+def test_the_sources_libvirtd_restarted_mid_evacuation_has_the_cut_move_made_again(bed, tmp_path):
+    # wa-read is in pre-copy when the source's libvirtd is killed and started again: the restarted daemon cancels
+    # the out-going migration and runs the guest whole on the source; the evacuation waits for that, moves it again,
+    # then wa-idle. None is lost, all end healthy, and the result says what happened.
+    vms = ['wa-read', 'wa-idle']
+    home = bed(vms[0])
+    bed(vms[1])
+    if current_host(vms[1]) != home:
+        assert not migrate(vms[1], current_host(vms[1]), home, method='precopy', profile_window_s=0).get('failed')
+    dest = other(home)
+    seqs = dict((vm, latest_seq(vm)) for vm in vms)
+    progress = str(tmp_path / 'evacuation.progress')
+    moves = [dict(order=1, vm='wa-read', destination=dest, method='precopy', predicted_s=9.0),
+             dict(order=2, vm='wa-idle', destination=dest, method='precopy', predicted_s=5.0)]
+    destinations = {dest: dict(uri=HOSTS[dest].migration_uri, control_uri=HOSTS[dest].uri, postcopy_capable=True)}
+    process = start_module(home, 'wa_evacuate', dict(uri=HOSTS[home].uri, moves=moves, destinations=destinations,
+                                                     bandwidth_mibps=20, link_timeout_s=5, progress_file=progress))
+    wait_for_phase(progress, 'pre-copy')
+    os.kill(libvirtd_pid(home), signal.SIGKILL)
+    time.sleep(2)
+    start_libvirtd(home)
+    result = module_result(process)
+    assert not result.get('failed'), result.get('msg')
+    assert sorted((m['vm'], m['destination']) for m in result['moved']) == sorted((vm, dest) for vm in vms), result
+    assert not result['left_behind'], result['left_behind']
+    [failure] = result['source_failures']
+    assert failure['vm'] == 'wa-read' and failure['made_again'], failure
+    assert dict((vm, where_is(vm)) for vm in vms) == dict((vm, {dest: RUNNING}) for vm in vms)
+    assert lost(vms) == []
+    for vm in vms:
+        assert_healthy_after(vm, seqs[vm])
+
+
 def test_auto_never_picks_postcopy_for_a_destination_without_userfaultfd(bed):
     home = bed('wa-write')
     # 20 MiB/s for a 40 MiB/s writer: with post-copy possible the model picks it.

@@ -181,3 +181,74 @@ def test_a_move_whose_destination_is_lost_and_whose_vm_is_not_whole_on_the_sourc
     result = Evacuation('qemu+tcp://127.0.1.1/system', plan, targets, settings.defaults(), lock_dir=str(tmp_path)).run()
     assert [entry['vm'] for entry in result['left_behind']] == ['a']
     assert result['destination_failures'][0]['re_planned'] == []
+
+
+class SourceRestarts(evacuation.Evacuation):
+    """A source whose libvirtd restarts under the first move: down at the first look, back at the next,
+    the VM running whole there again once libvirt settled it (the second look)."""
+
+    def __init__(self, *args, **kwargs):
+        evacuation.Evacuation.__init__(self, *args, **kwargs)
+        self.looks = {'source': 0, 'state': 0}
+
+    def _reachable(self, uri):
+        if '127.0.1.1' not in uri:
+            return True
+        self.looks['source'] += 1
+        return self.looks['source'] > 1
+
+    def _state(self, uri, name):
+        if '127.0.1.1' not in uri:
+            return (None, None)
+        self.looks['state'] += 1
+        # Paused by the cancelled out-going migration, then running again.
+        return (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_MIGRATION) if self.looks['state'] < 2 else (
+            libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_UNPAUSED)
+
+
+def test_a_move_cut_by_a_restart_of_the_sources_libvirtd_is_made_again_once_the_vm_is_whole_there(
+        monkeypatch, tmp_path):
+    class Conn:
+        def close(self):
+            pass
+
+    calls = []
+
+    def run(self, _source, _destination, _source_uri):
+        calls.append(self.name)
+        if len(calls) == 1:
+            raise libvirt.libvirtError('End of file while reading data: Input/output error')
+        return dict(outcome=vm_move.MOVED, changed=True, method_used=self.method, wall_time_s=1.0, total_time_s=0.5)
+
+    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
+    monkeypatch.setattr(vm_move.VmMove, 'run', run)
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True)}
+    result = SourceRestarts('qemu+tcp://127.0.1.1/system', moves('a', 'b'), targets, settings.defaults(),
+                            lock_dir=str(tmp_path)).run()
+    assert calls == ['a', 'a', 'b']
+    assert sorted(m['vm'] for m in result['moved']) == ['a', 'b'] and not result['left_behind']
+    [failure] = result['source_failures']
+    assert failure['vm'] == 'a' and failure['made_again'] and 'End of file' in failure['why']
+
+
+def test_a_move_cut_by_a_lost_connection_is_made_again_only_once(monkeypatch, tmp_path):
+    class Conn:
+        def close(self):
+            pass
+
+    def run(self, _source, _destination, _source_uri):
+        raise libvirt.libvirtError('End of file while reading data: Input/output error')
+
+    class Settled(SourceRestarts):
+        def _state(self, uri, name):
+            return (libvirt.VIR_DOMAIN_RUNNING, 1) if '127.0.1.1' in uri else (None, None)
+
+    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
+    monkeypatch.setattr(vm_move.VmMove, 'run', run)
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True)}
+    result = Settled('qemu+tcp://127.0.1.1/system', moves('a'), targets, settings.defaults(),
+                     lock_dir=str(tmp_path)).run()
+    assert [entry['vm'] for entry in result['left_behind']] == ['a']
+    assert [f['made_again'] for f in result['source_failures']] == [True]
