@@ -354,6 +354,35 @@ def test_the_sources_libvirtd_restarted_mid_evacuation_has_the_cut_move_made_aga
         assert_healthy_after(vm, seqs[vm])
 
 
+def test_the_stop_file_during_a_postcopy_of_an_evacuation_lets_it_finish_and_starts_nothing_more(
+        bed, pc_vm, tmp_path):
+    # A post-copy has no copy left to go back to: it finishes; the move waiting behind it does not start.
+    vm = pc_vm
+    home = current_host(vm)
+    bed('wa-idle')
+    if current_host('wa-idle') != home:
+        assert not migrate('wa-idle', current_host('wa-idle'), home, method='precopy', profile_window_s=0).get('failed')
+    dest = other(home)
+    seqs = dict((name, latest_seq(name)) for name in (vm, 'wa-idle'))
+    progress, stop = str(tmp_path / 'evacuation.progress'), str(tmp_path / 'stop')
+    moves = [dict(order=1, vm=vm, destination=dest, method='postcopy', predicted_s=9.0),
+             dict(order=2, vm='wa-idle', destination=dest, method='precopy', predicted_s=5.0)]
+    destinations = {dest: dict(uri=HOSTS[dest].migration_uri, control_uri=HOSTS[dest].uri, postcopy_capable=True)}
+    process = start_module(home, 'wa_evacuate', dict(uri=HOSTS[home].uri, moves=moves, destinations=destinations,
+                                                     bandwidth_mibps=20, progress_file=progress, stop_file=stop))
+    wait_for_phase(progress, 'post-copy')
+    open(stop, 'w').close()
+    result = module_result(process)
+    assert not result.get('failed'), result.get('msg')
+    assert [(m['vm'], m['destination']) for m in result['moved']] == [(vm, dest)], result
+    assert [(m['vm'], m['reason']) for m in result['left_behind']] == [
+        ('wa-idle', 'stopped by the operator before it started')], result['left_behind']
+    assert where_is(vm) == {dest: RUNNING} and where_is('wa-idle') == {home: RUNNING}
+    assert lost([vm, 'wa-idle']) == []
+    for name in (vm, 'wa-idle'):
+        assert_healthy_after(name, seqs[name])
+
+
 def test_auto_never_picks_postcopy_for_a_destination_without_userfaultfd(bed):
     home = bed('wa-write')
     # 20 MiB/s for a 40 MiB/s writer: with post-copy possible the model picks it.
