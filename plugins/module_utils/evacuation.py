@@ -33,10 +33,10 @@ METHODS = ('precopy', 'postcopy', 'hybrid')
 # libvirt to settle each VM (an out-going pre-copy cancelled, the guest running whole on the source again).
 SOURCE_BACK_S = 60.0
 SETTLE_S = 30.0
-# What libvirt says when the daemon at the other end of a connection went away.
+# What libvirt's RPC says when the daemon at the other end of a connection went away (not QEMU's migration
+# stream, whose failures say "Unable to write to socket" and are the migration's own).
 CONNECTION_LOST = ('end of file while reading data', 'client socket is closed', 'cannot recv data',
-                   'cannot write data', 'connection reset by peer', 'broken pipe', 'no connection driver',
-                   'failed to connect socket', 'cannot connect to libvirt')
+                   'cannot write data', 'failed to connect socket', 'cannot connect to libvirt')
 
 
 def error_text(err):

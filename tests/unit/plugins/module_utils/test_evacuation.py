@@ -252,3 +252,21 @@ def test_a_move_cut_by_a_lost_connection_is_made_again_only_once(monkeypatch, tm
                      lock_dir=str(tmp_path)).run()
     assert [entry['vm'] for entry in result['left_behind']] == ['a']
     assert [f['made_again'] for f in result['source_failures']] == [True]
+
+
+def test_a_migration_stream_that_failed_is_not_taken_for_a_lost_source(monkeypatch, tmp_path):
+    class Conn:
+        def close(self):
+            pass
+
+    def run(self, _source, _destination, _source_uri):
+        raise libvirt.libvirtError("operation failed: job 'migration out' failed: Unable to write to socket: "
+                                   "Broken pipe")
+
+    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
+    monkeypatch.setattr(vm_move.VmMove, 'run', run)
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True)}
+    result = SourceRestarts('qemu+tcp://127.0.1.1/system', moves('a'), targets, settings.defaults(),
+                            lock_dir=str(tmp_path)).run()
+    assert [entry['vm'] for entry in result['left_behind']] == ['a'] and result['source_failures'] == []
