@@ -39,6 +39,11 @@ CONNECTION_LOST = ('end of file while reading data', 'client socket is closed', 
                    'cannot write data', 'failed to connect socket', 'cannot connect to libvirt')
 
 
+def _whole(state):
+    """Whether a (state, reason) from Evacuation._state is a guest running whole (not paused, not split)."""
+    return state not in (False, (None, None)) and state[0] == preflight.RUNNING and not preflight.in_postcopy(*state)
+
+
 def error_text(err):
     """An operator's message for one of our errors or a libvirt error."""
     if isinstance(err, libvirt.libvirtError):
@@ -203,17 +208,7 @@ class Evacuation:
 
     def _runs_on_source(self, name):
         """Whether the source's libvirt says `name` runs there, whole (not paused, not split by a post-copy)."""
-        try:
-            conn = _libvirt.open_connection(self.source_uri)
-        except WaError:
-            return False
-        try:
-            _dom, state = preflight.find(conn, name)
-            return state is not None and state[0] == preflight.RUNNING and not preflight.in_postcopy(*state)
-        except libvirt.libvirtError:
-            return False
-        finally:
-            conn.close()
+        return _whole(self._state(self.source_uri, name))
 
     def _state(self, uri, name):
         """(state, reason) of `name` on the host at `uri`; (None, None) where it has none; False: no answer."""
@@ -259,7 +254,7 @@ class Evacuation:
             if here is False or here == (None, None):
                 return None     # no answer, or the VM is not there: nothing to wait for
             there = self._state(self.targets[move['destination']]['control_uri'], move['vm'])
-            return here[0] == preflight.RUNNING and not preflight.in_postcopy(*here) and there == (None, None)
+            return _whole(here) and there == (None, None)
         if not self._wait(settled, SETTLE_S):
             failure['why'] += '; it did not run whole on the source alone within %d s' % SETTLE_S
             return False

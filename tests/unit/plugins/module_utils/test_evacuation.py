@@ -206,12 +206,22 @@ class SourceRestarts(evacuation.Evacuation):
             libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_RUNNING_UNPAUSED)
 
 
-def test_a_move_cut_by_a_restart_of_the_sources_libvirtd_is_made_again_once_the_vm_is_whole_there(
-        monkeypatch, tmp_path):
+def evacuate_failing(monkeypatch, tmp_path, run, names, evacuation_class=SourceRestarts):
+    """An evacuation of `names` from 127.0.1.1 to hv2 whose moves are `run` (VmMove.run)."""
     class Conn:
         def close(self):
             pass
 
+    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
+    monkeypatch.setattr(vm_move.VmMove, 'run', run)
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True)}
+    return evacuation_class('qemu+tcp://127.0.1.1/system', moves(*names), targets, settings.defaults(),
+                            lock_dir=str(tmp_path)).run()
+
+
+def test_a_move_cut_by_a_restart_of_the_sources_libvirtd_is_made_again_once_the_vm_is_whole_there(
+        monkeypatch, tmp_path):
     calls = []
 
     def run(self, _source, _destination, _source_uri):
@@ -220,12 +230,7 @@ def test_a_move_cut_by_a_restart_of_the_sources_libvirtd_is_made_again_once_the_
             raise libvirt.libvirtError('End of file while reading data: Input/output error')
         return dict(outcome=vm_move.MOVED, changed=True, method_used=self.method, wall_time_s=1.0, total_time_s=0.5)
 
-    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
-    monkeypatch.setattr(vm_move.VmMove, 'run', run)
-    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
-                           postcopy_capable=True)}
-    result = SourceRestarts('qemu+tcp://127.0.1.1/system', moves('a', 'b'), targets, settings.defaults(),
-                            lock_dir=str(tmp_path)).run()
+    result = evacuate_failing(monkeypatch, tmp_path, run, ['a', 'b'])
     assert calls == ['a', 'a', 'b']
     assert sorted(m['vm'] for m in result['moved']) == ['a', 'b'] and not result['left_behind']
     [failure] = result['source_failures']
@@ -233,10 +238,6 @@ def test_a_move_cut_by_a_restart_of_the_sources_libvirtd_is_made_again_once_the_
 
 
 def test_a_move_cut_by_a_lost_connection_is_made_again_only_once(monkeypatch, tmp_path):
-    class Conn:
-        def close(self):
-            pass
-
     def run(self, _source, _destination, _source_uri):
         raise libvirt.libvirtError('End of file while reading data: Input/output error')
 
@@ -244,29 +245,15 @@ def test_a_move_cut_by_a_lost_connection_is_made_again_only_once(monkeypatch, tm
         def _state(self, uri, name):
             return (libvirt.VIR_DOMAIN_RUNNING, 1) if '127.0.1.1' in uri else (None, None)
 
-    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
-    monkeypatch.setattr(vm_move.VmMove, 'run', run)
-    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
-                           postcopy_capable=True)}
-    result = Settled('qemu+tcp://127.0.1.1/system', moves('a'), targets, settings.defaults(),
-                     lock_dir=str(tmp_path)).run()
+    result = evacuate_failing(monkeypatch, tmp_path, run, ['a'], Settled)
     assert [entry['vm'] for entry in result['left_behind']] == ['a']
     assert [f['made_again'] for f in result['source_failures']] == [True]
 
 
 def test_a_migration_stream_that_failed_is_not_taken_for_a_lost_source(monkeypatch, tmp_path):
-    class Conn:
-        def close(self):
-            pass
-
     def run(self, _source, _destination, _source_uri):
         raise libvirt.libvirtError("operation failed: job 'migration out' failed: Unable to write to socket: "
                                    "Broken pipe")
 
-    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
-    monkeypatch.setattr(vm_move.VmMove, 'run', run)
-    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
-                           postcopy_capable=True)}
-    result = SourceRestarts('qemu+tcp://127.0.1.1/system', moves('a'), targets, settings.defaults(),
-                            lock_dir=str(tmp_path)).run()
+    result = evacuate_failing(monkeypatch, tmp_path, run, ['a'])
     assert [entry['vm'] for entry in result['left_behind']] == ['a'] and result['source_failures'] == []
