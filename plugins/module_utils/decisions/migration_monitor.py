@@ -23,7 +23,9 @@ runner feeds them what it observed and does what they say.
   migration is not converging.  Then it switches to post-copy if that is
   possible, and is otherwise aborted, which leaves the VM running on the source.
   A re-prediction alone never aborts: without post-copy a pre-copy runs until
-  the backstop says otherwise (auto-converge may still bring it home).
+  the backstop says otherwise (auto-converge may still bring it home; at its
+  maximum throttle QEMU gets the operator's whole downtime limit once, before
+  the stall is final: last_resort_downtime_ms).
 * A link that carries no data for `link_timeout_s` is down, not slow: pre-copy
   is then aborted (never switched: post-copy over a dead link pauses the VM on
   both hosts), and post-copy is paused so that it can be recovered.
@@ -79,6 +81,7 @@ DEFAULT_LINK_TIMEOUT_S = 10
 Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib',
                                                'memory_bps', 'dirty_rate', 'page_size', 'throttle'])
 Progress.__new__.__defaults__ = (None, None, None, None)
+MIB = 1024.0 * 1024.0
 
 # QEMU's auto-converge throttles vCPUs up to 99 %: until then a pre-copy that has stopped shrinking
 # is still being made to converge.
@@ -93,6 +96,30 @@ def throttle_exhausted(history, stall_passes=DEFAULT_STALL_PASSES):
     """
     at_max = [i for i, s in enumerate(history) if s.throttle is not None and s.throttle >= MAX_THROTTLE_PERCENT]
     return bool(at_max) and precopy_stalled(history[at_max[0]:], stall_passes)
+
+
+def last_resort_downtime_ms(history, target_ms, limit_ms, stall_passes=DEFAULT_STALL_PASSES):
+    """The operator's whole limit for QEMU, once auto-converge is spent; None where it would not help.
+
+    Pre-copy is given a target below the operator's limit (decisions.rates: the limit over the
+    pause's learned overshoot).  At the throttle's maximum the vCPUs run in short slices (QEMU:
+    10 ms in every second at 99 %), each writing at full speed, so the passes hover at what the
+    slices they span wrote and stop shrinking near QEMU's threshold, the downtime it was given
+    times its rate.  Giving QEMU the operator's limit instead is the field's last resort before
+    giving up (Proxmox raises the downtime, Nova steps it up): only where it is above the target,
+    and where the smallest of the last `stall_passes` passes fits in it at the rate QEMU measures.
+    """
+    if not limit_ms or not target_ms or limit_ms <= target_ms:
+        return None
+    rates = [s.memory_bps for s in history if s.memory_bps]
+    sizes = pass_sizes(history)
+    recent = sorted(sizes)[-stall_passes:]
+    if not rates or not recent:
+        return None
+    smallest = min(sizes[i] for i in recent)
+    if smallest > rates[-1] / MIB * limit_ms / 1000.0:
+        return None
+    return int(limit_ms)
 
 
 def switch_due(method, iteration):
@@ -191,14 +218,17 @@ def hybrid_decision(history, max_downtime_ms, margin=LIVE_MARGIN, min_gain_s=LIV
 
 def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stall_passes=DEFAULT_STALL_PASSES,
                    link_timeout_s=DEFAULT_LINK_TIMEOUT_S, max_downtime_ms=None, margin=LIVE_MARGIN,
-                   auto_converge=False):
-    """What to do about a pre-copy phase: None (keep going), SWITCH_TO_POSTCOPY or ABORT; and why.
+                   auto_converge=False, downtime_limit_ms=None, stall_from=0):
+    """What to do about a pre-copy phase: None (keep going), SWITCH_TO_POSTCOPY, ABORT or SetDowntime; and why.
 
     In this order: a dead link aborts; the re-prediction (live_action, only with a
     `max_downtime_ms`) may switch; the budget and the stall rule are the backstop.  Without
     post-copy and with `auto_converge`, a stall is not the end until the throttle has reached
     its maximum and the passes since have stalled too (throttle_exhausted): before, only the
-    budget ends it.
+    budget ends it; then, where the operator's `downtime_limit_ms` is above the target QEMU was
+    given (`max_downtime_ms`) and would take the passes' floor, QEMU gets that limit once
+    (last_resort_downtime_ms; the caller passes no limit after) and the stall rule starts
+    again from the sample `stall_from`.
     """
     if link_stalled(history, elapsed_s, link_timeout_s):
         return ABORT, ('the migration link carried no data for %.0f s; aborting (the VM keeps running on the '
@@ -208,9 +238,17 @@ def precopy_action(elapsed_s, history, postcopy_possible, precopy_budget_s, stal
         return action, why
     if elapsed_s >= precopy_budget_s:
         why = 'pre-copy used its %.0f s budget' % precopy_budget_s
-    elif precopy_stalled(history, stall_passes):
-        if auto_converge and not postcopy_possible and not throttle_exhausted(history, stall_passes):
-            return None, None
+    elif precopy_stalled(history[stall_from:], stall_passes):
+        since = history[stall_from:]
+        if auto_converge and not postcopy_possible:
+            if not throttle_exhausted(since, stall_passes):
+                return None, None
+            raised = last_resort_downtime_ms(since, max_downtime_ms, downtime_limit_ms, stall_passes)
+            if raised:
+                return SetDowntime(raised), (
+                    'auto-converge is at its maximum and the passes stopped shrinking above QEMU\'s threshold; last '
+                    'resort: QEMU gets the operator\'s whole downtime limit, %d ms, instead of the %d ms target '
+                    '(the pause may run over the limit by the learned overshoot)' % (raised, max_downtime_ms))
         why = 'pre-copy is not converging: passes stopped shrinking (%d without a new low)' % stall_passes
     else:
         return None, None
@@ -235,12 +273,20 @@ class CollectionPolicy:
         self.initial_downtime_ms = options.max_downtime_ms
         # Where a failed post-copy could not be resumed, keep pre-copy within policy's wider tolerance.
         self.margin = UNRECOVERABLE_MARGIN if options.postcopy_recoverable is False else LIVE_MARGIN
+        # The sample at which QEMU was given the operator's whole limit (last_resort_downtime_ms), once.
+        self.last_resort_at = None
 
     def precopy_action(self, elapsed_s, history):
-        return precopy_action(elapsed_s, history, self.options.postcopy_possible, self.options.precopy_budget_s,
-                              link_timeout_s=self.options.link_timeout_s,
-                              max_downtime_ms=self.options.max_downtime_ms, margin=self.margin,
-                              auto_converge=self.options.auto_converge)
+        spent = self.last_resort_at is not None
+        action, why = precopy_action(elapsed_s, history, self.options.postcopy_possible, self.options.precopy_budget_s,
+                                     link_timeout_s=self.options.link_timeout_s,
+                                     max_downtime_ms=self.options.max_downtime_ms, margin=self.margin,
+                                     auto_converge=self.options.auto_converge,
+                                     downtime_limit_ms=None if spent else self.options.downtime_limit_ms,
+                                     stall_from=self.last_resort_at or 0)
+        if isinstance(action, SetDowntime):
+            self.last_resort_at = len(history)
+        return action, why
 
     def hybrid_decision(self, history):
         """(switch now?, why) when a hybrid migration's pass 2 begins."""
