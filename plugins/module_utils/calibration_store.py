@@ -10,12 +10,15 @@ Format 1:
      "pairs": {"<source>|<destination>|<hypervisor>":
                [{"sent_mib": 161.0, "total_s": 3.6, "pause_ms": 35, "cap_mibps": 0,
                  "method": "precopy", "downtime_target_ms": 250, "transfer_s": 0.9,
-                 "arrival_s": 2.0, "overlapped": false, "at": 1795770000.0}, ...]}}
+                 "arrival_s": 2.0, "overlapped": false, "streams": 1, "source_busy": 0.4,
+                 "at": 1795770000.0}, ...]}}
 
 (total_s is libvirt's whole job, transfer_s QEMU's part of it, arrival_s when the
-destination said the guest runs there; cap_mibps, method, downtime_target_ms,
-transfer_s, arrival_s and overlapped were added within format 1: an entry without them reads
-as uncapped pre-copy with no known target, transfer or arrival.)  The store lives on the
+destination said the guest runs there, streams how many migrations of the source ran at
+once, source_busy the source's CPU time busy before it began; cap_mibps, method,
+downtime_target_ms, transfer_s, arrival_s, overlapped, streams and source_busy were added
+within format 1: an entry without them reads as uncapped pre-copy with no known target,
+transfer, arrival or load, alone unless overlapped.)  The store lives on the
 controller (the action plugins of the modules read and feed it), at DEFAULT_PATH
 unless a module's calibration_store option says otherwise.
 
@@ -60,7 +63,8 @@ def to_entry(sample):
     return {'sent_mib': float(sample.sent_mib), 'total_s': float(sample.total_s), 'pause_ms': sample.pause_ms,
             'cap_mibps': sample.cap_mibps or 0, 'method': sample.method,
             'downtime_target_ms': sample.downtime_target_ms, 'transfer_s': sample.transfer_s,
-            'arrival_s': sample.arrival_s, 'overlapped': bool(sample.overlapped)}
+            'arrival_s': sample.arrival_s, 'overlapped': bool(sample.overlapped), 'streams': sample.streams,
+            'source_busy': sample.source_busy}
 
 
 def from_entry(entry):
@@ -68,7 +72,7 @@ def from_entry(entry):
     return calibration.Sample(float(entry['sent_mib']), float(entry['total_s']), entry.get('pause_ms'),
                               entry.get('cap_mibps') or 0, entry.get('method') or 'precopy',
                               entry.get('downtime_target_ms'), entry.get('transfer_s'), entry.get('arrival_s'),
-                              bool(entry.get('overlapped')))
+                              bool(entry.get('overlapped')), entry.get('streams'), entry.get('source_busy'))
 
 
 class CalibrationStore:

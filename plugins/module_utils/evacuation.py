@@ -23,7 +23,7 @@ import time
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, learning, lease, migration_uri, preflight, settings, vm_move)
+    _events, _libvirt, host_load, learning, lease, migration_uri, preflight, settings, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names, planner
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
@@ -104,8 +104,11 @@ class Evacuation:
     `params` are the shared migration settings (settings.MIGRATION_ARGUMENT_SPEC)."""
 
     def __init__(self, source_uri, moves, targets, params, concurrency=1, stop_file=None, clock=time.monotonic,
-                 lock_dir=lease.DEFAULT_LOCK_DIR, check_mode=False, policy_for=None):
+                 lock_dir=lease.DEFAULT_LOCK_DIR, check_mode=False, policy_for=None, source_busy=None):
         self.source_uri = source_uri
+        # The source's load before the first move (host_load): with the migrations at once, the condition
+        # each move's rates are learned for and its sample records.
+        self.source_busy = source_busy
         self.moves = list(moves)
         self.targets = targets
         self.params = dict(params, profile_window_s=0)   # the plan chose each method
@@ -176,7 +179,7 @@ class Evacuation:
             result = vm_move.VmMove(
                 name, target['uri'], move['method'], params, destination_postcopy_capable=target['postcopy_capable'],
                 check_mode=self.check_mode, lock_dir=self.lock_dir, option_overrides=overrides, precopy_policy=policy,
-                learned=self._learned(), on_arrival=on_arrival,
+                learned=self._learned(), on_arrival=on_arrival, streams=self.concurrency, source_busy=self.source_busy,
             ).run(source, destination, self.source_uri)
             sample = result.pop('calibration_sample', None)
             self._record_result(move, result, started_at, arrived[0] if arrived else None)
@@ -314,8 +317,8 @@ class Evacuation:
             end = self.clock()
             span = self.spans.setdefault(name, [end, None])
             span[1] = end
-            entry = dict(entry, overlapped=any(other != name and begin < end and (finish is None or finish > span[0])
-                                               for other, (begin, finish) in self.spans.items()))
+            streams = most_at_once(span, [other for vm, other in self.spans.items() if vm != name])
+            entry = dict(entry, overlapped=streams > 1, streams=streams)
         key, sample = learning.entry_sample(entry)
         with self.lock:
             self.samples.append(entry)
@@ -325,7 +328,7 @@ class Evacuation:
             rates_by_vm = {}
             for move in self.queue:
                 rates = learning.rates_for(self.params, self.source_uri, self.targets[move['destination']]['uri'],
-                                           move.get('hypervisor'), self.learned)
+                                           move.get('hypervisor'), self.learned, self.concurrency, self.source_busy)
                 rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'], rates.tail_s)
             before = [m['vm'] for m in self.queue]
             self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency,
@@ -436,6 +439,28 @@ class Evacuation:
         }
 
 
+def most_at_once(span, others):
+    """The most migrations that ran at once during `span` ([start, end]), itself included; `others`: the
+    spans of the other migrations ([start, end or None: still running])."""
+    begin, end = span
+    overlapping = [(max(b, begin), end if f is None else min(f, end)) for b, f in others
+                   if b < end and (f is None or f > begin)]
+    # The count is highest at some overlap's start: count the spans running there.
+    return 1 + max([sum(1 for b, f in overlapping if b <= start < f) for start, _end in overlapping] or [0])
+
+
+def measure_load(uri):
+    """The load of the host at `uri` now (host_load), None where it cannot be measured."""
+    try:
+        conn = _libvirt.open_connection(uri)
+    except WaError:
+        return None
+    try:
+        return host_load.Meter(conn).busy()
+    finally:
+        conn.close()
+
+
 def evacuate(params, check_mode):
     """wa_evacuate: the whole run from its module parameters; returns the result or raises WaError."""
     settings.check_bounds(params)
@@ -446,6 +471,7 @@ def evacuate(params, check_mode):
                     calibration_samples=[])
     _events.ensure_event_loop()
     result = Evacuation(params['uri'], params['moves'], targets, params, params['concurrency'], params['stop_file'],
-                        lock_dir=params['lock_dir'], check_mode=check_mode).run()
+                        lock_dir=params['lock_dir'], check_mode=check_mode,
+                        source_busy=measure_load(params['uri'])).run()
     result['changed'] = bool(result['moved'] or result['would_move'])
     return result

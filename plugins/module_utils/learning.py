@@ -23,20 +23,28 @@ def samples(params):
                 for key, entries in (given.get('pairs') or {}).items())
 
 
-def rates_for(params, source_uri, dest_uri, hypervisor, learned=None):
+def rates_for(params, source_uri, dest_uri, hypervisor, learned=None, streams=None, source_busy=None):
     """decisions.rates.Rates for a migration from `source_uri` to `dest_uri` (None: not chosen yet).
 
-    `learned`: samples to add to the module's (those of this run, e.g. an evacuation's earlier moves).
+    `learned`: samples to add to the module's (those of this run, e.g. an evacuation's earlier moves);
+    `streams` (migrations from the source at once) and `source_busy` (its load, 0-1): the condition
+    it will run under (decisions.rates.migration_rates).
     """
     known = samples(params)
     for key, extra in (learned or {}).items():
         known[key] = known.get(key, []) + list(extra)
     return rates.migration_rates(known, source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR,
-                                 params.get('bandwidth_mibps') or 0, params.get('link_mibps') or 0)
+                                 params.get('bandwidth_mibps') or 0, params.get('link_mibps') or 0,
+                                 streams=streams, source_busy=source_busy)
 
 
-def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_target_ms):
-    """The store entry (with its `key`) a finished migration's result teaches; None when it teaches nothing."""
+def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_target_ms, streams=1,
+                 source_busy=None):
+    """The store entry (with its `key`) a finished migration's result teaches; None when it teaches nothing.
+
+    `streams`: migrations of the source at once (an evacuation corrects it from when each ran);
+    `source_busy`: the source's load before it started (host_load), None: not measured.
+    """
     sent = result.get('bytes_transferred')
     # What the operator waits for: libvirt's whole job, from the migrate call to its return (set-up, transfer,
     # switch-over, the destination's finish and the source's confirm), not QEMU's transfer time alone.
@@ -45,7 +53,8 @@ def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_t
         return None
     entry = calibration_store.to_entry(calibration.Sample(
         sent / MIB, total, result.get('downtime_ms'), cap_mibps or 0, result.get('method_used') or 'precopy',
-        downtime_target_ms, result.get('total_time_s'), result.get('running_on_destination_s')))
+        downtime_target_ms, result.get('total_time_s'), result.get('running_on_destination_s'), streams > 1,
+        streams, None if source_busy is None else round(source_busy, 3)))
     entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR)
     return entry
 

@@ -7,9 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, learning, profiler
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, host_load, learning, profiler
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
-    assessment, bounds, names, policy)
+    assessment, bounds, concurrency, names, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 
@@ -21,7 +21,10 @@ def gather(params):
     allowed = policy.allowed_methods(params['postcopy_allowed'], params['destination_postcopy_capable'])
     conn = _libvirt.open_connection(params['uri'])
     try:
+        # The host's load over the same window (host_load): the condition the rates are learned for.
+        meter = host_load.Meter(conn)
         profiles = profiler.profile_host(conn, params['names'], params['window_s'])
+        source_busy = meter.busy()
     finally:
         conn.close()
 
@@ -31,10 +34,12 @@ def gather(params):
         if profile.get('complete'):
             try:
                 # No destination is chosen yet: what this source's migrations to any host taught.
-                rates = learning.rates_for(params, params['uri'], None, profile.get('domain_type'))
+                rates = learning.rates_for(params, params['uri'], None, profile.get('domain_type'), streams=1,
+                                           source_busy=source_busy)
                 entry.update(assessment.assess(
                     profile, rates, params['max_downtime_ms'], allowed, params['tolerance'], params['thresholds'],
                     auto_converge=assessment.auto_converge_on(params['auto_converge'], 'postcopy' in allowed)))
+                entry['rates_at_once'] = rates_at_once(params, profile.get('domain_type'), source_busy)
             except ValueError as err:
                 raise BadInput('cannot assess %s: %s' % (name, err))
         else:
@@ -45,7 +50,21 @@ def gather(params):
         'bandwidth_mibps': params['bandwidth_mibps'],
         'link_mibps': params['link_mibps'],
         'max_downtime_ms': params['max_downtime_ms'],
+        'source_busy': None if source_busy is None else round(source_busy, 3),
         'allowed_methods': allowed,
         'tolerance': params['tolerance'],
     }
     return dict(changed=False, ansible_facts={'wa_vm_profiles': results, 'wa_vm_profiles_settings': facts_settings})
+
+
+def rates_at_once(params, hypervisor, source_busy):
+    """{migrations at once: {rate_mibps, fixed_s, tail_s, source}} for each count an evacuation may choose
+    (decisions.concurrency.LIMIT) that migrations of this source ran at, as busy; the plan takes it."""
+    found = {}
+    for streams in range(2, concurrency.LIMIT + 1):
+        rates = learning.rates_for(params, params['uri'], None, hypervisor, streams=streams, source_busy=source_busy)
+        if rates.condition is not None:
+            found[str(streams)] = {'rate_mibps': round(rates.rate_mibps, 1), 'fixed_s': round(rates.fixed_s, 3),
+                                   'tail_s': None if rates.tail_s is None else round(rates.tail_s, 3),
+                                   'source': rates.sources['rate_mibps']}
+    return found

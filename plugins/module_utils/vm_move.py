@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, learning, lease, migration, migration_uri, preflight, recovery, settings)
+    _events, _libvirt, host_load, learning, lease, migration, migration_uri, preflight, recovery, settings)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     assessment, names, rates as rates_mod)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
@@ -59,8 +59,12 @@ class VmMove:
 
     def __init__(self, name, dest_uri, method, params, destination_postcopy_capable=True, check_mode=False,
                  lock_dir=lease.DEFAULT_LOCK_DIR, option_overrides=None, precopy_policy=None, learned=None,
-                 on_arrival=None):
+                 on_arrival=None, streams=1, source_busy=None):
         self.name = name
+        # The condition it runs under: migrations of the source at once, and the source's load (None: measured
+        # here, host_load.Meter) - what its rates are learned for and what its sample records.
+        self.streams = streams
+        self.source_busy = source_busy
         # Called once when the destination says the guest runs there (migration.migrate_vm).
         self.on_arrival = on_arrival
         self.dest_uri = dest_uri
@@ -109,6 +113,7 @@ class VmMove:
 
     def _run(self, source, destination):
         name = self.name
+        meter = host_load.Meter(source) if self.source_busy is None else None
         where = migration.locate(source, destination, name)
         if where['source'] is None:
             if where['destination'] == 'running':
@@ -135,7 +140,9 @@ class VmMove:
         blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion(),
                                           self.postcopy_recoverable)
         hypervisor = preflight.domain_type(dom)
-        rates = learning.rates_for(self.params, self.source_uri, self.dest_uri, hypervisor, self.learned)
+        source_busy = meter.busy() if meter is not None else self.source_busy
+        rates = learning.rates_for(self.params, self.source_uri, self.dest_uri, hypervisor, self.learned,
+                                   self.streams, source_busy)
         try:
             method, reason, profile, assessed = migration.plan_method(
                 source, dom, self.method, self.params.get('profile_window_s', 0), rates,
@@ -180,7 +187,7 @@ class VmMove:
         # not this target: its pause teaches the rate, not the overshoot.
         result['calibration_sample'] = learning.sample_entry(
             self.source_uri, self.dest_uri, hypervisor, result, self.params['bandwidth_mibps'],
-            options.max_downtime_ms if self.precopy_policy is None else None)
+            options.max_downtime_ms if self.precopy_policy is None else None, self.streams, source_busy)
         return self._result(MOVED, True, result.pop('vm_location'), **result)
 
     def _finish_earlier_run(self, source, destination, where):

@@ -142,10 +142,20 @@ ansible_facts:
             postcopy: {converges: true, total_s: 3.9, downtime_ms: 5.0, exposure_s: 3.5}
           recommended_method: postcopy
           reason: "postcopy: predicted 3.9 s, downtime 5 ms, 3.5 s in post-copy; also possible: precopy 9.1 s, hybrid 6.9 s"
+          rates_at_once:
+            "2": {rate_mibps: 96.5, fixed_s: 2.9, tail_s: 1.5,
+                  source: "learned from 4 migrations of this source to other hosts at no cap (...; 2 at once, the source 97 % busy)"}
     wa_vm_profiles_settings:
-      description: The bandwidth, downtime limit and allowed methods the recommendations assume.
+      description: >-
+        The bandwidth, downtime limit and allowed methods the recommendations assume, and C(source_busy), the
+        host's CPU time busy (0-1) over the profile window (null where libvirt cannot tell), the load its rates
+        were learned for. Each VM's C(rates_at_once) gives, per number of migrations at once, the rate that
+        migrations of this source learned running so, with the host as busy (within 0.2), where there were any;
+        the evacuation plan takes it for the number it chooses.
       returned: always
       type: dict
+      sample: {bandwidth_mibps: 0, link_mibps: 1192.0, max_downtime_ms: 300, source_busy: 0.42,
+               allowed_methods: [precopy, postcopy, hybrid], tolerance: 0.05}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -13,7 +13,8 @@ import re
 
 import libvirt
 
-from testbed_helpers import HOSTS, assert_healthy_after, current_host, latest_seq, run_module, run_playbook, where_is
+from testbed_helpers import (
+    CALIBRATION_STORE, HOSTS, assert_healthy_after, current_host, latest_seq, run_module, run_playbook, where_is)
 
 VMS = ['wa-idle', 'wa-cpu', 'wa-read', 'wa-write', 'wa-net']
 STATUS_FILE = '/tmp/wa-evacuate-hv1.log'
@@ -82,6 +83,15 @@ def test_evacuate_a_failing_host(testbed):
     waiting = len([t for t in times if t[2] < max(started for started, _safe, _finished in times)])
     # (At most one fewer: a move that finished between the last move leaving the queue and its start.)
     assert replans and waiting - 1 <= int(replans.group(1)) <= waiting, (replans and replans.group(1), times)
+    # Each move's sample says under what condition it ran: how many at once (from when each ran) and how busy
+    # the source was before the first move.
+    with open(CALIBRATION_STORE) as stored:
+        samples = sorted((s for entries in json.load(stored)['pairs'].values() for s in entries), key=lambda s: s['at'])
+    evacuated = samples[-len(VMS):]
+    assert all(1 <= s['streams'] <= at_once and 0.0 <= s['source_busy'] <= 1.0 for s in evacuated), evacuated
+    assert len(set(s['source_busy'] for s in evacuated)) == 1, evacuated
+    if at_once == 2:
+        assert any(s['streams'] == 2 for s in evacuated), evacuated
     last_safe = float(re.search(r'last_vm_safe_s: ([\d.]+)', moved.stdout).group(1))
     assert last_safe == max(safe for _started, safe, _finished in times)
     for vm in VMS:

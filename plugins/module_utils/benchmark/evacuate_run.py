@@ -9,10 +9,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, evacuation, learning, preflight, profiler, settings, vm_move)
+    _events, _libvirt, evacuation, host_load, learning, preflight, profiler, settings, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evacuations, measure
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
-    assessment, names, planner, policy)
+    assessment, concurrency, names, planner, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 MIB = 1024 * 1024
@@ -95,18 +95,25 @@ def _source(params, conns, check_mode):
     return gather
 
 
-def _plan(params, source_host, conn, destinations, profiles, rates):
+def _plan(params, source_host, conn, destinations, profiles, rates, rates_at):
     """(moves, predicted last safe, migrations at once): auto plans as evacuate.yml does; a baseline takes the
-    VMs in the host's order, by name, as many at once as its strategy says."""
+    VMs in the host's order, by name, as many at once as its strategy says.  `rates_at(streams)`: the rates
+    learned for that many at once (decisions.rates.Rates, `condition` None where none were)."""
     if params['strategy'] != 'auto':
         return ([dict(order=i + 1, vm=name, destination=destinations[i % len(destinations)]['name'],
                       method='precopy', predicted_s=None) for i, name in enumerate(sorted(params['vms']))], None,
                 evacuations.concurrency(params['strategy'], len(params['vms'])))
     allowed = policy.allowed_methods(params['postcopy_allowed'])
+    at_once = {}
+    for streams in range(2, concurrency.LIMIT + 1):
+        learned = rates_at(streams)
+        if learned.condition is not None:
+            at_once[str(streams)] = {'rate_mibps': learned.rate_mibps, 'fixed_s': learned.fixed_s,
+                                     'tail_s': learned.tail_s, 'source': learned.sources['rate_mibps']}
     vms = []
     for name in sorted(params['vms']):
         entry = dict(assessment.assess(profiles[name], rates, params['max_downtime_ms'], allowed),
-                     profile=profiles[name])
+                     profile=profiles[name], rates_at_once=at_once)
         vms.append(planner.vm_to_move(name, entry))
     free_mib = conn.getFreeMemory() // MIB
     hosts = [planner.Destination(d['name'], free_mib, 64, params['postcopy_allowed'], 'shared') for d in destinations]
@@ -122,14 +129,20 @@ def _run(params, check_mode, conns):
     destinations = [h for h in params['hosts'] if h['name'] != source_host]
     consoles = dict((name, '%s/%s.log' % (params['console_dir'], name)) for name in params['vms'])
     before = dict((name, measure.healthy_before(consoles[name])[-1].seq) for name in params['vms'])
+    meter = host_load.Meter(conns[source_host])
     profiles = profiler.profile_host(conns[source_host], params['vms'], params['profile_window_s'])
+    source_busy = meter.busy()
     incomplete = [name for name, profile in profiles.items() if not profile.get('complete')]
     if incomplete:
         raise BadInput('cannot profile %s' % ', '.join(sorted(incomplete)))
     hypervisor = profiles[params['vms'][0]].get('domain_type')
-    rates = learning.rates_for(params, by_name[source_host]['uri'], destinations[0]['migration_uri'], hypervisor)
+
+    def rates_at(streams):
+        return learning.rates_for(params, by_name[source_host]['uri'], destinations[0]['migration_uri'], hypervisor,
+                                  streams=streams, source_busy=source_busy)
+    rates = rates_at(1)
     moves, predicted, at_once = _plan(params, source_host, conns[destinations[0]['name']], destinations, profiles,
-                                      rates)
+                                      rates, rates_at)
     if check_mode:
         return dict(changed=True, moves=moves, concurrency=at_once, calibration_samples=[])
 
@@ -138,7 +151,7 @@ def _run(params, check_mode, conns):
     memory = dict((name, profiles[name]['memory_mib']) for name in params['vms'])
     result = evacuation.Evacuation(
         by_name[source_host]['uri'], moves, targets, dict(params, profile_window_s=0),
-        concurrency=at_once,
+        concurrency=at_once, source_busy=source_busy,
         policy_for=evacuations.policy_for(params['strategy'], memory, postcopy_allowed=False)).run()
     healthy = all(measure.healthy_since(consoles[name], before[name]) for name in params['vms'])
     healthy = healthy and all(list(_where(conns, name).values()) == ['running'] for name in params['vms'])

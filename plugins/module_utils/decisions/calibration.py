@@ -32,8 +32,38 @@ Sample = collections.namedtuple('Sample', [
     'transfer_s',          # QEMU's part of total_s (its set-up and the transfer), None if unknown
     'arrival_s',           # when the destination said the guest runs there (of total_s), None if unknown
     'overlapped',          # other migrations of the host ran while it did (an evacuation's): its job time is shared
+    'streams',             # the most migrations from the source at once while it ran, itself included; None: unknown
+    'source_busy',         # the source's CPU time busy (0-1) measured before it started; None: unknown
 ])
-Sample.__new__.__defaults__ = (0, 'precopy', None, None, None, False)
+Sample.__new__.__defaults__ = (0, 'precopy', None, None, None, False, None, None)
+
+# Two loads of the source this close (fractions of its CPU time busy) are one condition.
+LOAD_TOLERANCE = 0.2
+
+
+def streams_of(sample):
+    """How many migrations ran at once with `sample`: recorded, else 1 for one that overlapped none; None."""
+    if sample.streams:
+        return sample.streams
+    return None if sample.overlapped else 1
+
+
+def alike(samples, streams=1, source_busy=None):
+    """The `samples` taken as this migration will run: as many at once, and (where `source_busy` is
+    known) the source as busy within LOAD_TOLERANCE.  Under TCG (and for any CPU-bound stream) a busy
+    source moves each stream slower, and several streams share the source's CPUs and the link.
+    """
+    return [s for s in samples if streams_of(s) == streams and (
+        source_busy is None or (s.source_busy is not None and abs(s.source_busy - source_busy) <= LOAD_TOLERANCE))]
+
+
+def describe_condition(streams, source_busy):
+    """'alone, the source 40 % busy' and the like."""
+    text = 'alone' if streams == 1 else '%d at once' % streams
+    if source_busy is not None:
+        text += ', the source %.0f %% busy' % (100 * source_busy)
+    return text
+
 
 # Fewer samples than this, or sizes closer than MIN_SPREAD (largest / smallest), tell
 # the fixed cost and the rate apart no better than a guess: nothing is learned yet.
@@ -107,7 +137,7 @@ def fitted_setup(samples):
     return {'setup_s': fitted['fixed_s'], 'samples': fitted['samples']}
 
 
-def learn(samples, setup_s, setup_from='the default'):
+def learn(samples, setup_s, setup_from='the default', streams=None, source_busy=None):
     """{'rate_mibps', 'fixed_s' (None: not told apart), 'samples', 'how'} from finished migrations; None.
 
     Where a sample knows QEMU's part (`transfer_s`) the rate comes from QEMU's transfers alone
@@ -115,11 +145,28 @@ def learn(samples, setup_s, setup_from='the default'):
     from `setup_from`), and the rest of libvirt's job (the destination's finish, the source's
     confirm) is measured per migration: fixed = set-up + median(total - transfer).  Otherwise
     total = fixed + sent / rate is fitted.
+
+    With `streams` (how many migrations will run at once) only the samples taken so (alike(),
+    with `source_busy`) teach, and None is returned without any: the caller then falls back.
     """
-    # A migration that overlapped others (an evacuation's, several at once) shared the link and the host: its
-    # rate and its finish are one stream's only where it ran alone, so those are learned from the migrations that
-    # ran alone where there are any.
-    samples = [s for s in samples if not s.overlapped] or samples
+    if streams is not None:
+        samples = alike(samples, streams, source_busy)
+        if not samples:
+            return None
+        condition = '; ' + describe_condition(streams, source_busy)
+    else:
+        # A migration that overlapped others (an evacuation's, several at once) shared the link and the host: its
+        # rate and its finish are one stream's only where it ran alone, so those are learned from the migrations
+        # that ran alone where there are any.
+        samples = [s for s in samples if not s.overlapped] or samples
+        condition = ''
+    learned = _learn(samples, setup_s, setup_from)
+    if learned:
+        learned['how'] += condition
+    return learned
+
+
+def _learn(samples, setup_s, setup_from):
     split = _split_samples(samples)
     if split:
         finish = median([s.total_s - s.transfer_s for s in split])

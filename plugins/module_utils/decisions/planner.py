@@ -52,8 +52,9 @@ VmToMove = collections.namedtuple('VmToMove', [
     'risk',               # what it loses by waiting: its dirty rate over its migration rate (0: unknown)
     'rate_source',        # where its prediction's rate came from (the profile's inputs), None: unknown
     'rate_mibps',         # the rate its prediction assumes, None: unknown
+    'rates_at_once',      # {migrations at once: (rate, fixed_s, where it came from, tail_s)} learned so; {}: none
 ])
-VmToMove.__new__.__defaults__ = (None, None, None, 0.0, None, None)
+VmToMove.__new__.__defaults__ = (None, None, None, 0.0, None, None, None)
 
 ORDERS = ('shortest-first', 'most-at-risk-first')
 
@@ -180,6 +181,10 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
         at_once, why = concurrency.choose(link_mibps, [(m['rate_mibps'] or 0.0, m['rate_source']) for m in moves])
     else:
         why = '%d at a time: set by the operator' % at_once
+    # Where migrations that ran as many at once (the source as busy) taught a rate, it replaces the lone one.
+    by_name = dict((vm.name, vm) for vm in vms)
+    for move in moves:
+        _repredict(move, (by_name[move['vm']].rates_at_once or {}).get(at_once))
     _schedule(moves, at_once, link_mibps)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
     return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2), 'order': order,
@@ -203,17 +208,22 @@ def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', lin
     updated = []
     for move in remaining:
         move = dict(move)
-        rates = rates_by_vm.get(move['vm'])
-        if rates and move.get('predicted_sent_mib') and rates[0] > 0:
-            move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rates[0], 2)
-            move['rate_source'] = rates[2]
-            move['rate_mibps'] = rates[0]
-            if len(rates) > 3 and rates[3] is not None:
-                move['tail_s'] = rates[3]
+        _repredict(move, rates_by_vm.get(move['vm']))
         updated.append(move)
     updated.sort(key=_order_key(order))
     _slots(updated, at_once, now_s, link_mibps)
     return updated
+
+
+def _repredict(move, rates):
+    """Predict `move` again from `rates` ((rate_mibps, fixed_s, where the rate came from, tail_s), None: keep it):
+    its predicted data over the rate plus the fixed cost; a move without a predicted data size keeps its own."""
+    if rates and move.get('predicted_sent_mib') and rates[0] > 0:
+        move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rates[0], 2)
+        move['rate_source'] = rates[2]
+        move['rate_mibps'] = rates[0]
+        if len(rates) > 3 and rates[3] is not None:
+            move['tail_s'] = rates[3]
 
 
 def reassign(move, destinations, down, load):
@@ -260,6 +270,8 @@ def vm_to_move(name, entry):
         risk=_risk(profile.get('dirty_rate_mibps'), entry.get('bandwidth_mibps')),
         rate_source=((entry.get('inputs') or {}).get('sources') or {}).get('rate_mibps'),
         rate_mibps=entry.get('bandwidth_mibps'),
+        rates_at_once=dict((int(k), (r['rate_mibps'], r['fixed_s'], r['source'], r.get('tail_s')))
+                           for k, r in (entry.get('rates_at_once') or {}).items()),
     )
 
 

@@ -59,8 +59,9 @@ Rates = collections.namedtuple('Rates', [
     'sources',         # {input: where it came from}
     'late_switchover_ms',  # the switch-over after pre-copy passes (hybrid); None: as switchover_ms
     'tail_s',          # of the whole job, the part after the guest runs on the destination (None: unknown)
+    'condition',       # the condition its rate was learned under (calibration.describe_condition), None: not matched
 ])
-Rates.__new__.__defaults__ = (None, None)
+Rates.__new__.__defaults__ = (None, None, None)
 
 
 def pair_key(source, destination, hypervisor):
@@ -104,24 +105,33 @@ def _setup(groups, cap_mibps, default_setup_s):
     return default_setup_s, 'the default'
 
 
-def _learn_rate(groups, cap_mibps, default_setup_s):
-    """(rate, fixed or None, source text) from the first group that teaches anything at this cap; None."""
+def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=None):
+    """(rate, fixed or None, source text) from the first group that teaches anything at this cap; None.
+
+    With `streams`, first from the migrations taken under the same condition (calibration.alike:
+    as many at once, the source as busy), in any group; then as without.
+    """
     setup_s, setup_from = _setup(groups, cap_mibps, default_setup_s)
-    for label, samples in groups:
-        where = '%s at %s' % (label, 'cap %d MiB/s' % cap_mibps if cap_mibps else 'no cap')
-        learned = calibration.learn(calibration.at_cap(samples, cap_mibps), setup_s, setup_from)
-        if learned:
-            return (learned['rate_mibps'], learned['fixed_s'], 'learned from %d migration%s of %s (%s)' % (
-                learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']))
+    for condition in ([(streams, source_busy)] if streams is not None else []) + [(None, None)]:
+        for label, samples in groups:
+            where = '%s at %s' % (label, 'cap %d MiB/s' % cap_mibps if cap_mibps else 'no cap')
+            learned = calibration.learn(calibration.at_cap(samples, cap_mibps), setup_s, setup_from, *condition)
+            if learned:
+                return (learned['rate_mibps'], learned['fixed_s'], 'learned from %d migration%s of %s (%s)' % (
+                    learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']),
+                    None if condition[0] is None else calibration.describe_condition(*condition))
     return None
 
 
-def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0, link_mibps=0):
+def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0, link_mibps=0, streams=None,
+                    source_busy=None):
     """Rates for a migration from `source` to `destination` (None: not chosen yet) of a `hypervisor` guest.
 
     `samples_by_key`: the calibration store's samples ({pair_key: [calibration.Sample]});
     `cap_mibps`: the bandwidth cap it will run with (0: none); `link_mibps`: the link's
-    speed, a bound (0: unknown).
+    speed, a bound (0: unknown); `streams`: how many migrations from the source will run at
+    once, and `source_busy` the source's load (0-1) now: the rate is learned from migrations
+    taken so where there are any (None: from those that ran alone, where there are any).
     """
     defaults = DEFAULTS.get(hypervisor, DEFAULTS[UNKNOWN_HYPERVISOR])
     pair, others, elsewhere = _split(samples_by_key or {}, source, destination, hypervisor)
@@ -129,14 +139,15 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
                           ('other hosts', elsewhere)) if g[1]]
     sources = {}
 
-    learned = _learn_rate(groups, cap_mibps, defaults['setup_s'])
+    learned = _learn_rate(groups, cap_mibps, defaults['setup_s'], streams, source_busy)
     if learned is None and cap_mibps:
-        uncapped = _learn_rate(groups, 0, defaults['setup_s'])
+        uncapped = _learn_rate(groups, 0, defaults['setup_s'], streams, source_busy)
         if uncapped is not None:
             learned = (min(uncapped[0], cap_mibps), uncapped[1], uncapped[2] + ', bounded by the %d MiB/s cap'
-                       % cap_mibps)
+                       % cap_mibps, uncapped[3])
+    condition = None
     if learned is not None:
-        rate, fixed_s, sources['rate_mibps'] = learned
+        rate, fixed_s, sources['rate_mibps'], condition = learned
     else:
         rate, fixed_s = defaults['rate_mibps'], None
         sources['rate_mibps'] = 'default for %s (nothing learned yet)' % hypervisor
@@ -182,7 +193,7 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
         sources['tail_s'] = 'learned: median of %d migrations\' time after the guest ran on the destination' % (
             tail['samples'])
     return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources,
-                 float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)))
+                 float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)), condition)
 
 
 def downtime_target_ms(max_downtime_ms, rates):
@@ -200,4 +211,4 @@ def as_dict(rates):
             'switchover_ms': round(rates.switchover_ms, 1), 'overshoot': round(rates.overshoot, 2),
             'late_switchover_ms': None if rates.late_switchover_ms is None else round(rates.late_switchover_ms, 1),
             'tail_s': None if rates.tail_s is None else round(rates.tail_s, 3),
-            'sources': dict(rates.sources)}
+            'condition': rates.condition, 'sources': dict(rates.sources)}

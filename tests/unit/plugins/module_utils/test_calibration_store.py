@@ -87,3 +87,22 @@ def test_no_temporary_file_is_left_behind(tmp_path):
     store = CalibrationStore(str(tmp_path / 'calibration.json'))
     store.record(KEY, Sample(100, 1.0, 10))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['calibration.json', 'calibration.json.lock']
+
+
+def test_the_condition_a_sample_was_taken_under_is_kept(tmp_path):
+    sample = Sample(160.0, 3.5, 20, 0, 'precopy', 214, 2.0, 2.1, True, 2, 0.93)
+    assert calibration_store.from_entry(calibration_store.to_entry(sample)) == sample
+    # An entry written before the condition was recorded reads as one of unknown load.
+    old = calibration_store.to_entry(sample)
+    del old['streams'], old['source_busy']
+    assert calibration_store.from_entry(old).streams is None and calibration_store.from_entry(old).source_busy is None
+
+
+def test_a_finished_migration_teaches_a_sample_with_its_condition_and_an_aborted_one_none():
+    from ansible_collections.workload_aware.live_migration.plugins.module_utils import learning
+    result = {'bytes_transferred': 160 * learning.MIB, 'wall_time_s': 3.5, 'downtime_ms': 20, 'method_used': 'precopy',
+              'total_time_s': 2.0, 'running_on_destination_s': 2.1}
+    entry = learning.sample_entry('src', 'dst', 'qemu', result, 0, 214, streams=1, source_busy=0.41234)
+    assert entry['key'] == 'src|dst|qemu' and entry['sent_mib'] == 160.0 and entry['total_s'] == 3.5
+    assert entry['streams'] == 1 and entry['source_busy'] == 0.412 and entry['overlapped'] is False
+    assert learning.sample_entry('src', 'dst', 'qemu', dict(result, aborted='stalled'), 0, 214) is None

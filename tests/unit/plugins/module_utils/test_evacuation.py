@@ -257,3 +257,28 @@ def test_a_migration_stream_that_failed_is_not_taken_for_a_lost_source(monkeypat
 
     result = evacuate_failing(monkeypatch, tmp_path, run, ['a'])
     assert [entry['vm'] for entry in result['left_behind']] == ['a'] and result['source_failures'] == []
+
+
+def test_most_at_once_counts_the_migrations_that_ran_together_not_all_that_overlapped():
+    # b overlapped a's start and c its end, never each other: two at once at most.
+    assert evacuation.most_at_once([0.0, 10.0], [[-5.0, 2.0], [8.0, 12.0]]) == 2
+    assert evacuation.most_at_once([0.0, 10.0], [[1.0, 9.0], [2.0, None]]) == 3
+    assert evacuation.most_at_once([0.0, 10.0], [[10.0, 12.0], [-3.0, 0.0]]) == 1
+    assert evacuation.most_at_once([0.0, 10.0], []) == 1
+
+
+def test_a_finished_move_records_how_many_ran_with_it_and_the_sources_load(tmp_path):
+    run = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b'), {}, settings.defaults(),
+                                concurrency=2, lock_dir=str(tmp_path), source_busy=0.9)
+    run.spans = {'vm-a': [0.0, None], 'vm-b': [0.5, None]}
+    run.clock = lambda: 4.0
+    entry = {'key': 'qemu+tcp://127.0.1.1/system|qemu+tcp://127.0.2.1/system|qemu', 'sent_mib': 160.0,
+             'total_s': 3.5, 'pause_ms': 20, 'cap_mibps': 0, 'method': 'precopy', 'transfer_s': 2.0,
+             'streams': 2, 'source_busy': 0.9}
+    run._learn('vm-a', dict(entry))
+    assert run.samples[-1]['streams'] == 2 and run.samples[-1]['overlapped'] is True
+    run.spans['vm-b'][1] = 4.0
+    run.spans['vm-c'] = [5.0, None]
+    run.clock = lambda: 8.0
+    run._learn('vm-c', dict(entry))
+    assert run.samples[-1]['streams'] == 1 and run.samples[-1]['overlapped'] is False

@@ -66,3 +66,34 @@ def test_a_migration_that_overlapped_others_does_not_teach_the_rate_where_lone_o
     assert calibration.learn(alone + shared, 0.35)['samples'] == 2
     # Only overlapped ones: they are all there is to go by.
     assert calibration.learn(shared, 0.35)['rate_mibps'] == pytest.approx(120.0)
+
+
+def loaded(rate, streams, busy, sizes=(80.0, 160.0)):
+    """Migrations that moved `rate` MiB/s with `streams` at once from a source `busy` (0-1) before they began."""
+    return [Sample(size, 0.35 + size / rate + 1.0, 100, 0, 'precopy', 0, 0.35 + size / rate, 0.4 + size / rate,
+                   streams > 1, streams, busy) for size in sizes]
+
+
+def test_a_condition_learns_only_from_migrations_taken_so():
+    # Seen on the bed: alone on an idle host 514 MiB/s; two at once from six busy guests on two cores 65-113.
+    samples = loaded(500.0, 1, 0.3) + loaded(90.0, 2, 0.95) + loaded(300.0, 2, 0.3)
+    busy_two = calibration.learn(samples, 0.35, streams=2, source_busy=0.9)
+    assert busy_two['rate_mibps'] == pytest.approx(90.0)
+    assert busy_two['how'].endswith('; 2 at once, the source 90 % busy')
+    assert calibration.learn(samples, 0.35, streams=2, source_busy=0.35)['rate_mibps'] == pytest.approx(300.0)
+    assert calibration.learn(samples, 0.35, streams=1, source_busy=0.2)['rate_mibps'] == pytest.approx(500.0)
+    # A load not seen within LOAD_TOLERANCE, or a count never run: nothing (the caller falls back).
+    assert calibration.learn(samples, 0.35, streams=1, source_busy=0.9) is None
+    assert calibration.learn(samples, 0.35, streams=3) is None
+    # An unknown load now takes the count's migrations at any load; without a condition, lone ones as before.
+    assert calibration.learn(samples, 0.35, streams=1)['rate_mibps'] == pytest.approx(500.0)
+    assert calibration.learn(samples, 0.35)['rate_mibps'] == pytest.approx(500.0)
+
+
+def test_entries_older_than_the_condition_read_as_alone_unless_they_overlapped():
+    old_alone = Sample(80.0, 3.0, 100, 0, 'precopy', 0, 1.0, 1.2, False)
+    old_shared = Sample(80.0, 3.0, 100, 0, 'precopy', 0, 1.0, 1.2, True)
+    assert calibration.streams_of(old_alone) == 1 and calibration.streams_of(old_shared) is None
+    assert calibration.alike([old_alone, old_shared], 1) == [old_alone]
+    # With a load to match, a sample that did not measure one does not match.
+    assert calibration.alike([old_alone], 1, 0.5) == []

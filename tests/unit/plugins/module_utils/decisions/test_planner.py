@@ -194,3 +194,21 @@ def test_a_vms_risk_is_its_dirty_rate_over_its_rate():
              'recommended_method': 'postcopy', 'predictions': {'postcopy': {'total_s': 4.0, 'sent_mib': 175.0}}}
     assert planner.vm_to_move('w', entry).risk == pytest.approx(0.8)
     assert planner.vm_to_move('w', dict(entry, bandwidth_mibps=None)).risk == 0.0
+
+
+def test_a_plan_takes_the_rate_learned_at_the_number_it_runs_at_once():
+    # Lone migrations taught 500 MiB/s, so two at once are chosen; two at once from this busy source moved 90.
+    entry = {'profile': {'memory_mib': 256, 'vcpus': 1, 'domain_type': 'qemu'}, 'recommended_method': 'precopy',
+             'predictions': {'precopy': {'total_s': 1.2, 'sent_mib': 180.0}}, 'bandwidth_mibps': 500.0,
+             'inputs': {'sources': {'rate_mibps': 'learned from 4 migrations of this pair at no cap'}},
+             'rates_at_once': {'2': {'rate_mibps': 90.0, 'fixed_s': 1.0, 'tail_s': 0.5,
+                                     'source': 'learned (...; 2 at once, the source 95 % busy)'}}}
+    vms = [planner.vm_to_move(name, entry) for name in ('a', 'b')]
+    plan = planner.plan_evacuation(vms, [host('hv2')], 'nfs://a', at_once=None, link_mibps=1192)
+    assert plan['concurrency'] == 2
+    for move in plan['moves']:
+        assert move['predicted_s'] == 3.0 and move['rate_mibps'] == 90.0 and move['tail_s'] == 0.5
+        assert move['rate_source'].endswith('2 at once, the source 95 % busy)')
+    # One at a time (the operator's number) keeps the lone prediction: nothing was learned at one.
+    alone = planner.plan_evacuation(vms, [host('hv2')], 'nfs://a', at_once=1, link_mibps=1192)
+    assert [m['predicted_s'] for m in alone['moves']] == [1.2, 1.2]

@@ -156,3 +156,23 @@ def test_the_tail_after_the_guest_runs_on_the_destination_is_learned_from_lone_m
     assert learned.tail_s == pytest.approx(2.15) and learned.sources['tail_s'].startswith('learned: median of 2')
     shared = [s._replace(overlapped=True, total_s=s.total_s + 3) for s in lone]
     assert rates.migration_rates({PAIR: shared}, 'src', 'dst', 'qemu').sources['tail_s'].startswith('the fixed cost')
+
+
+def busy_pair(rate, streams, busy):
+    return [Sample(size, 0.35 + size / rate + 1.0, 100, 0, 'precopy', 0, 0.35 + size / rate, None, streams > 1,
+                   streams, busy) for size in (80.0, 160.0)]
+
+
+def test_migrations_taken_under_the_same_condition_teach_first_from_any_group_then_as_before():
+    # This pair only ran alone on an idle source; this source ran two at once, busy, to another host.
+    store = {PAIR: busy_pair(500.0, 1, 0.2), OTHER: busy_pair(90.0, 2, 0.95)}
+    two = rates.migration_rates(store, 'src', 'dst', 'qemu', streams=2, source_busy=0.9)
+    assert two.rate_mibps == pytest.approx(90.0) and two.condition == '2 at once, the source 90 % busy'
+    assert 'this source to other hosts' in two.sources['rate_mibps']
+    alone = rates.migration_rates(store, 'src', 'dst', 'qemu', streams=1, source_busy=0.25)
+    assert alone.rate_mibps == pytest.approx(500.0) and alone.condition == 'alone, the source 25 % busy'
+    # A condition never seen: the lone migrations as without one, and the rates say it was not matched.
+    unseen = rates.migration_rates(store, 'src', 'dst', 'qemu', streams=1, source_busy=0.9)
+    assert unseen.rate_mibps == pytest.approx(500.0) and unseen.condition is None
+    assert rates.migration_rates(store, 'src', 'dst', 'qemu').condition is None
+    assert rates.as_dict(two)['condition'] == two.condition
