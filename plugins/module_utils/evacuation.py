@@ -150,13 +150,16 @@ class Evacuation:
     def _move(self, move, slot=None):
         name, target = move['vm'], self.targets[move['destination']]
         started_at = self.clock()
+        span = [started_at, None, None]
         with self.lock:
-            self.spans[name] = [started_at, None]
+            self.spans[name] = span
         arrived = []
 
         def on_arrival():
-            # In the event loop's thread: note the time and free the slot, nothing more.
+            # In the event loop's thread: note the time and free the slot, nothing more (one list item stored:
+            # no lock taken here).
             arrived.append(self.clock())
+            span[2] = arrived[0]
             if slot is not None:
                 slot.release()
 
@@ -315,10 +318,13 @@ class Evacuation:
             return
         with self.lock:
             end = self.clock()
-            span = self.spans.setdefault(name, [end, None])
+            span = self.spans.setdefault(name, [end, None, None])
             span[1] = end
-            streams = most_at_once(span, [other for vm, other in self.spans.items() if vm != name])
-            entry = dict(entry, overlapped=streams > 1, streams=streams)
+            others = [other for vm, other in self.spans.items() if vm != name]
+            # Its job overlapped others' (libvirt's finish included: its finish and tail are not one migration's
+            # alone); its transfer (to the guest running on the destination) ran beside this many others'.
+            entry = dict(entry, overlapped=most_at_once(span[:2], [o[:2] for o in others]) > 1,
+                         streams=most_at_once(transfer(span), [transfer(o) for o in others]))
         key, sample = learning.entry_sample(entry)
         with self.lock:
             self.samples.append(entry)
@@ -437,6 +443,12 @@ class Evacuation:
             'source_failures': self.source_failures,
             'calibration_samples': self.samples,
         }
+
+
+def transfer(span):
+    """The part of a move's span ([start, end or None, arrival or None]) that moved its memory: until the guest
+    ran on the destination, else until it ended (or still running: None)."""
+    return [span[0], span[2] if span[2] is not None else span[1]]
 
 
 def most_at_once(span, others):

@@ -146,30 +146,32 @@ def learn(samples, setup_s, setup_from='the default', streams=None, source_busy=
     confirm) is measured per migration: fixed = set-up + median(total - transfer).  Otherwise
     total = fixed + sent / rate is fitted.
 
-    With `streams` (how many migrations will run at once) only the samples taken so (alike(),
-    with `source_busy`) teach, and None is returned without any: the caller then falls back.
+    With `streams` (how many migrations will run at once) the rate is learned only from the samples
+    taken so (alike(), with `source_busy`), and None is returned without any: the caller then falls
+    back.  The finish (libvirt's job after QEMU's transfer) comes from the migrations whose jobs
+    overlapped no other where there are any, under any condition: an evacuation's jobs end together
+    (the source's confirms), which says nothing of one migration's, and the tail that an evacuation
+    leaves off the critical path (tail_s) is learned from the same lone jobs.
     """
+    lone = [s for s in samples if not s.overlapped]
     if streams is not None:
-        samples = alike(samples, streams, source_busy)
-        if not samples:
+        matched = alike(samples, streams, source_busy)
+        if not matched:
             return None
-        condition = '; ' + describe_condition(streams, source_busy)
-    else:
-        # A migration that overlapped others (an evacuation's, several at once) shared the link and the host: its
-        # rate and its finish are one stream's only where it ran alone, so those are learned from the migrations
-        # that ran alone where there are any.
-        samples = [s for s in samples if not s.overlapped] or samples
-        condition = ''
-    learned = _learn(samples, setup_s, setup_from)
-    if learned:
-        learned['how'] += condition
-    return learned
+        learned = _learn(matched, setup_s, setup_from, lone)
+        if learned:
+            learned['how'] += '; ' + describe_condition(streams, source_busy)
+        return learned
+    # A migration that overlapped others (an evacuation's, several at once) shared the link and the host: its
+    # rate and its finish are one stream's only where it ran alone, so those are learned from the migrations
+    # that ran alone where there are any.
+    return _learn(lone or samples, setup_s, setup_from)
 
 
-def _learn(samples, setup_s, setup_from):
+def _learn(samples, setup_s, setup_from, finish_from=None):
     split = _split_samples(samples)
     if split:
-        finish = median([s.total_s - s.transfer_s for s in split])
+        finish = median([s.total_s - s.transfer_s for s in (_split_samples(finish_from or []) or split)])
         as_transfer = [Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split]
         fitted = fit(as_transfer)
         if fitted:

@@ -268,17 +268,27 @@ def test_most_at_once_counts_the_migrations_that_ran_together_not_all_that_overl
 
 
 def test_a_finished_move_records_how_many_ran_with_it_and_the_sources_load(tmp_path):
-    run = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b'), {}, settings.defaults(),
+    run = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', moves('vm-a', 'vm-b', 'vm-c'), {}, settings.defaults(),
                                 concurrency=2, lock_dir=str(tmp_path), source_busy=0.9)
-    run.spans = {'vm-a': [0.0, None], 'vm-b': [0.5, None]}
+    # vm-a and vm-b transferred together; vm-c started as vm-a ran on its destination (1.5 s), while vm-a's
+    # job (the source's QEMU exiting, libvirt's confirm) went on to 4 s.
+    run.spans = {'vm-a': [0.0, None, 1.5], 'vm-b': [0.5, None, None], 'vm-c': [1.5, None, None]}
     run.clock = lambda: 4.0
     entry = {'key': 'qemu+tcp://127.0.1.1/system|qemu+tcp://127.0.2.1/system|qemu', 'sent_mib': 160.0,
              'total_s': 3.5, 'pause_ms': 20, 'cap_mibps': 0, 'method': 'precopy', 'transfer_s': 2.0,
              'streams': 2, 'source_busy': 0.9}
     run._learn('vm-a', dict(entry))
     assert run.samples[-1]['streams'] == 2 and run.samples[-1]['overlapped'] is True
-    run.spans['vm-b'][1] = 4.0
-    run.spans['vm-c'] = [5.0, None]
+    # vm-b ran on its destination at 5 s, ended at 6 s; vm-c's transfer overlapped vm-b's only.
+    run.spans['vm-b'][1:] = [6.0, 5.0]
+    run.spans['vm-c'][2] = 6.5
     run.clock = lambda: 8.0
     run._learn('vm-c', dict(entry))
-    assert run.samples[-1]['streams'] == 1 and run.samples[-1]['overlapped'] is False
+    assert run.samples[-1]['streams'] == 2
+    # A move alone in its transfer whose job overlapped another's end: one stream, but not a lone job.
+    run.spans['vm-d'] = [9.0, None, 9.8]
+    run.spans['vm-c'][1] = 9.5
+    run.clock = lambda: 11.0
+    run._learn('vm-d', dict(entry))
+    assert run.samples[-1]['streams'] == 1 and run.samples[-1]['overlapped'] is True
+    assert evacuation.transfer([1.0, 4.0, 2.0]) == [1.0, 2.0] and evacuation.transfer([1.0, None, None]) == [1.0, None]

@@ -97,3 +97,13 @@ def test_entries_older_than_the_condition_read_as_alone_unless_they_overlapped()
     assert calibration.alike([old_alone, old_shared], 1) == [old_alone]
     # With a load to match, a sample that did not measure one does not match.
     assert calibration.alike([old_alone], 1, 0.5) == []
+
+
+def test_under_a_condition_the_finish_still_comes_from_lone_jobs():
+    # An evacuation's jobs end together (the source's confirms): 3 s after their transfers, alone 1 s.
+    lone = loaded(500.0, 1, 0.3)
+    evacuation = [s._replace(total_s=s.transfer_s + 3.0) for s in loaded(90.0, 2, 0.95)]
+    learned = calibration.learn(lone + evacuation, 0.35, streams=2, source_busy=0.95)
+    assert learned['rate_mibps'] == pytest.approx(90.0) and learned['fixed_s'] == pytest.approx(0.35 + 1.0)
+    # With no lone job to go by, the condition's own.
+    assert calibration.learn(evacuation, 0.35, streams=2, source_busy=0.95)['fixed_s'] == pytest.approx(0.35 + 3.0)
