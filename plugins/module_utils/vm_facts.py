@@ -59,9 +59,10 @@ def gather(params):
 
 def rates_at_once(params, hypervisor, source_busy):
     """{migrations at once: {rate_mibps, fixed_s, tail_s, source}} for each count an evacuation may choose
-    (decisions.concurrency.LIMIT) that migrations of this source ran at, as busy; the plan takes it."""
+    (1 to decisions.concurrency.LIMIT) that migrations of this source ran at, as busy: the plan takes the one it
+    runs at, and compares one at a time with more where both were measured (concurrency.compare)."""
     found = {}
-    for streams in range(2, concurrency.LIMIT + 1):
+    for streams in range(1, concurrency.LIMIT + 1):
         rates = learning.rates_for(params, params['uri'], None, hypervisor, streams=streams, source_busy=source_busy)
         if rates.condition is not None:
             found[str(streams)] = {'rate_mibps': round(rates.rate_mibps, 1), 'fixed_s': round(rates.fixed_s, 3),

@@ -70,6 +70,10 @@ options:
         move's rate was learned from earlier migrations and one migration fills less than three quarters of
         O(link_mibps); then as many as the link holds at the fastest move's rate, at most 2 (KubeVirt's
         C(parallelOutboundMigrationsPerNode) default; more paused more VMs over the downtime limit on the test bed).
+      - Where the profiles carry rates learned both one at a time and that many at once on a source as busy
+        (C(rates_at_once) of M(workload_aware.live_migration.wa_vm_facts)), the two plans are compared and more
+        at once is kept only where VMs are safe sooner on average; the moves are predicted from the rates
+        learned at the number chosen.
     type: int
   link_mibps:
     description:

@@ -149,9 +149,9 @@ ansible_facts:
       description: >-
         The bandwidth, downtime limit and allowed methods the recommendations assume, and C(source_busy), the
         host's CPU time busy (0-1) over the profile window (null where libvirt cannot tell), the load its rates
-        were learned for. Each VM's C(rates_at_once) gives, per number of migrations at once, the rate that
-        migrations of this source learned running so, with the host as busy (within 0.2), where there were any;
-        the evacuation plan takes it for the number it chooses.
+        were learned for. Each VM's C(rates_at_once) gives, per number of migrations at once (1 to 2), the rate
+        that migrations of this source learned running so, with the host as busy (within 0.2), where there were
+        any; the evacuation plan takes it for the number it chooses, and compares 1 with 2 where both are there.
       returned: always
       type: dict
       sample: {bandwidth_mibps: 0, link_mibps: 1192.0, max_downtime_ms: 300, source_busy: 0.42,

@@ -105,7 +105,7 @@ def _plan(params, source_host, conn, destinations, profiles, rates, rates_at):
                 evacuations.concurrency(params['strategy'], len(params['vms'])))
     allowed = policy.allowed_methods(params['postcopy_allowed'])
     at_once = {}
-    for streams in range(2, concurrency.LIMIT + 1):
+    for streams in range(1, concurrency.LIMIT + 1):
         learned = rates_at(streams)
         if learned.condition is not None:
             at_once[str(streams)] = {'rate_mibps': learned.rate_mibps, 'fixed_s': learned.fixed_s,

@@ -177,18 +177,32 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
                       'hypervisor': vm.hypervisor, 'tail_s': vm.tail_s, 'risk': round(vm.risk or 0.0, 3),
                       'rate_source': vm.rate_source or 'the plan', 'rate_mibps': vm.rate_mibps,
                       'reason': note or vm.reason})
+    by_name = dict((vm.name, vm) for vm in vms)
     if at_once is None:
         at_once, why = concurrency.choose(link_mibps, [(m['rate_mibps'] or 0.0, m['rate_source']) for m in moves])
+        learned = [by_name[m['vm']].rates_at_once or {} for m in moves]
+        if at_once > 1 and moves and all(1 in r and at_once in r for r in learned):
+            at_once, why = concurrency.compare(at_once, _mean_safe(moves, by_name, 1, link_mibps),
+                                               _mean_safe(moves, by_name, at_once, link_mibps), why)
     else:
         why = '%d at a time: set by the operator' % at_once
     # Where migrations that ran as many at once (the source as busy) taught a rate, it replaces the lone one.
-    by_name = dict((vm.name, vm) for vm in vms)
     for move in moves:
         _repredict(move, (by_name[move['vm']].rates_at_once or {}).get(at_once))
+    moves.sort(key=_order_key(order))
     _schedule(moves, at_once, link_mibps)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
     return {'moves': moves, 'left_behind': left_behind, 'predicted_total_s': round(total, 2), 'order': order,
             'orders': order_costs(moves, at_once, link_mibps), 'concurrency': at_once, 'concurrency_reason': why}
+
+
+def _mean_safe(moves, by_name, at_once, link_mibps):
+    """The mean time until a VM is safe if `moves` ran `at_once` with the rates learned so."""
+    trial = [dict(move) for move in moves]
+    for move in trial:
+        _repredict(move, by_name[move['vm']].rates_at_once[at_once])
+    _schedule(trial, at_once, link_mibps)
+    return sum(move['predicted_safe_at_s'] for move in trial) / float(len(trial))
 
 
 def _schedule(moves, at_once, link_mibps=None):

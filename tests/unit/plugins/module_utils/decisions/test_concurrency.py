@@ -74,3 +74,10 @@ def test_a_plan_whose_rates_are_defaults_runs_one_at_a_time():
     plan = planner.plan_evacuation(vms, [Destination('hv2', 8192, 16, True, 'nfs')], 'nfs', None,
                                    link_mibps=1192.0)
     assert plan['concurrency'] == 1 and 'the plan' in plan['concurrency_reason']
+
+
+def test_a_measured_second_stream_stays_only_where_it_brings_vms_to_safety_sooner():
+    kept = concurrency.compare(2, 2.55, 2.5, '2 at a time: link')
+    assert kept[0] == 2 and kept[1].startswith('2 at a time: link; measured at this load')
+    assert concurrency.compare(2, 2.55, 3.07, '2 at a time: link')[0] == 1
+    assert concurrency.compare(2, 2.5, 2.5, '2 at a time: link')[0] == 1

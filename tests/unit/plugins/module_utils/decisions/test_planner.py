@@ -212,3 +212,25 @@ def test_a_plan_takes_the_rate_learned_at_the_number_it_runs_at_once():
     # One at a time (the operator's number) keeps the lone prediction: nothing was learned at one.
     alone = planner.plan_evacuation(vms, [host('hv2')], 'nfs://a', at_once=1, link_mibps=1192)
     assert [m['predicted_s'] for m in alone['moves']] == [1.2, 1.2]
+
+
+def test_more_at_once_is_kept_only_where_the_rates_measured_so_have_vms_safe_sooner():
+    # Two VMs of 180 MiB; one at a time on this busy source moved 150 MiB/s, each of two at once `together`.
+    def entry(together):
+        return {'profile': {'memory_mib': 256, 'vcpus': 1, 'domain_type': 'qemu'}, 'recommended_method': 'precopy',
+                'predictions': {'precopy': {'total_s': 2.2, 'sent_mib': 180.0}}, 'bandwidth_mibps': 150.0,
+                'inputs': {'sources': {'rate_mibps': 'learned (...; alone, the source 100 % busy)'}},
+                'rates_at_once': {'1': {'rate_mibps': 150.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'learned, 1'},
+                                  '2': {'rate_mibps': together, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'learned, 2'}}}
+
+    def plan(together):
+        return planner.plan_evacuation([planner.vm_to_move(n, entry(together)) for n in ('a', 'b')], [host('hv2')],
+                                       'nfs://a', at_once=None, link_mibps=1192)
+    # One at a time: safe at 1.7 and 3.4 s (mean 2.55); two at 90 MiB/s each: both at 2.5 s.
+    faster = plan(90.0)
+    assert faster['concurrency'] == 2 and 'measured at this load' in faster['concurrency_reason']
+    assert [m['predicted_safe_at_s'] for m in faster['moves']] == [2.5, 2.5]
+    # Two at 70 MiB/s each: both at 3.07 s, later on average than one at a time.
+    slower = plan(70.0)
+    assert slower['concurrency'] == 1 and slower['concurrency_reason'].startswith('one at a time: measured')
+    assert [m['predicted_safe_at_s'] for m in slower['moves']] == [1.7, 3.4]
