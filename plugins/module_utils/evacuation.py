@@ -335,7 +335,8 @@ class Evacuation:
             for move in self.queue:
                 rates = learning.rates_for(self.params, self.source_uri, self.targets[move['destination']]['uri'],
                                            move.get('hypervisor'), self.learned, self.concurrency, self.source_busy)
-                rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'], rates.tail_s)
+                rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'], rates.tail_s,
+                                           self.concurrency if rates.condition is not None else None)
             before = [m['vm'] for m in self.queue]
             self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency,
                                            self.params.get('order') or 'shortest-first')

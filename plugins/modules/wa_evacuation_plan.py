@@ -114,7 +114,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 moves:
-  description: The migrations to run, in order.
+  description: >-
+    The migrations to run, in order; C(rate_mibps), C(rate_source) and C(rate_streams) (how many migrations at
+    once the rate was learned from, null where from lone ones or a default) say what each prediction assumes.
   returned: always
   type: list
   elements: dict
@@ -133,7 +135,9 @@ predicted_total_s:
   returned: always
   type: float
 concurrency:
-  description: Migrations to run at once - O(concurrency), or chosen from the measured rates, link and idle CPUs.
+  description: >-
+    Migrations to run at once - O(concurrency), or chosen from the measured rates and the link, and where rates
+    were learned both one at a time and that many at once on a source as busy, from the two plans compared.
   returned: always
   type: int
   sample: 1

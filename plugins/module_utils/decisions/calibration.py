@@ -138,7 +138,8 @@ def fitted_setup(samples):
 
 
 def learn(samples, setup_s, setup_from='the default', streams=None, source_busy=None):
-    """{'rate_mibps', 'fixed_s' (None: not told apart), 'samples', 'how'} from finished migrations; None.
+    """{'rate_mibps', 'fixed_s' (None: not told apart), 'samples', 'how', 'finish_s' (where measured: the part of
+    fixed_s after QEMU's transfer)} from finished migrations; None.
 
     Where a sample knows QEMU's part (`transfer_s`) the rate comes from QEMU's transfers alone
     (fitted with its set-up when sizes differ enough, else with the set-up `setup_s`, which came
@@ -175,11 +176,11 @@ def _learn(samples, setup_s, setup_from, finish_from=None):
         as_transfer = [Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split]
         fitted = fit(as_transfer)
         if fitted:
-            return {'rate_mibps': fitted['rate_mibps'], 'fixed_s': fitted['fixed_s'] + finish,
+            return {'rate_mibps': fitted['rate_mibps'], 'fixed_s': fitted['fixed_s'] + finish, 'finish_s': finish,
                     'samples': len(split), 'how': 'rate and set-up fitted, finish measured'}
         single = rate_given_fixed(as_transfer, setup_s)
         if single:
-            return {'rate_mibps': single['rate_mibps'], 'fixed_s': setup_s + finish,
+            return {'rate_mibps': single['rate_mibps'], 'fixed_s': setup_s + finish, 'finish_s': finish,
                     'samples': len(split), 'how': 'set-up from %s, finish measured' % setup_from}
     fitted = fit(samples)
     if fitted:

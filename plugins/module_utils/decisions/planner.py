@@ -119,7 +119,10 @@ def _slots(moves, at_once, start_s=0.0, link_mibps=None):
     slots = [float(start_s)] * max(1, at_once)
     for move in moves:
         slot = min(range(len(slots)), key=lambda i: slots[i])
-        slots[slot] += until_safe_s(move) * concurrency.share(len(slots), move.get('rate_mibps'), link_mibps)
+        # A rate learned from migrations that ran as many at once has the sharing in it already.
+        shared = 1.0 if move.get('rate_streams') == len(slots) else concurrency.share(
+            len(slots), move.get('rate_mibps'), link_mibps)
+        slots[slot] += until_safe_s(move) * shared
         move['predicted_safe_at_s'] = round(slots[slot], 2)
 
 
@@ -188,7 +191,7 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
         why = '%d at a time: set by the operator' % at_once
     # Where migrations that ran as many at once (the source as busy) taught a rate, it replaces the lone one.
     for move in moves:
-        _repredict(move, (by_name[move['vm']].rates_at_once or {}).get(at_once))
+        _repredict(move, (by_name[move['vm']].rates_at_once or {}).get(at_once), at_once)
     moves.sort(key=_order_key(order))
     _schedule(moves, at_once, link_mibps)
     total = max([m['predicted_safe_at_s'] for m in moves] or [0.0])
@@ -200,7 +203,7 @@ def _mean_safe(moves, by_name, at_once, link_mibps):
     """The mean time until a VM is safe if `moves` ran `at_once` with the rates learned so."""
     trial = [dict(move) for move in moves]
     for move in trial:
-        _repredict(move, by_name[move['vm']].rates_at_once[at_once])
+        _repredict(move, by_name[move['vm']].rates_at_once[at_once], at_once)
     _schedule(trial, at_once, link_mibps)
     return sum(move['predicted_safe_at_s'] for move in trial) / float(len(trial))
 
@@ -215,7 +218,8 @@ def _schedule(moves, at_once, link_mibps=None):
 def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', link_mibps=None):
     """The moves not yet started, re-predicted with the rates just measured, in `order` again.
 
-    `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from, tail_s)}.  A move's new
+    `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from, tail_s[, migrations at once it was
+    learned from])}.  A move's new
     prediction is its predicted data over the rate plus the fixed cost; a move without a
     predicted data size (or rates) keeps its prediction.  Safe-at times count from `now_s`.
     """
@@ -229,13 +233,15 @@ def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', lin
     return updated
 
 
-def _repredict(move, rates):
-    """Predict `move` again from `rates` ((rate_mibps, fixed_s, where the rate came from, tail_s), None: keep it):
-    its predicted data over the rate plus the fixed cost; a move without a predicted data size keeps its own."""
+def _repredict(move, rates, streams=None):
+    """Predict `move` again from `rates` ((rate_mibps, fixed_s, where the rate came from, tail_s[, streams]), None:
+    keep it): its predicted data over the rate plus the fixed cost; a move without a predicted data size keeps
+    its own.  `streams` (or the fifth item): the rate was learned from that many migrations at once."""
     if rates and move.get('predicted_sent_mib') and rates[0] > 0:
         move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rates[0], 2)
         move['rate_source'] = rates[2]
         move['rate_mibps'] = rates[0]
+        move['rate_streams'] = streams if streams is not None else (rates[4] if len(rates) > 4 else None)
         if len(rates) > 3 and rates[3] is not None:
             move['tail_s'] = rates[3]
 

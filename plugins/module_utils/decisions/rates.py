@@ -119,7 +119,8 @@ def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=No
             if learned:
                 return (learned['rate_mibps'], learned['fixed_s'], 'learned from %d migration%s of %s (%s)' % (
                     learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']),
-                    None if condition[0] is None else calibration.describe_condition(*condition))
+                    None if condition[0] is None else calibration.describe_condition(*condition),
+                    learned.get('finish_s'))
     return None
 
 
@@ -144,10 +145,10 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
         uncapped = _learn_rate(groups, 0, defaults['setup_s'], streams, source_busy)
         if uncapped is not None:
             learned = (min(uncapped[0], cap_mibps), uncapped[1], uncapped[2] + ', bounded by the %d MiB/s cap'
-                       % cap_mibps, uncapped[3])
-    condition = None
+                       % cap_mibps, uncapped[3], uncapped[4])
+    condition = finish_s = None
     if learned is not None:
-        rate, fixed_s, sources['rate_mibps'], condition = learned
+        rate, fixed_s, sources['rate_mibps'], condition, finish_s = learned
     else:
         rate, fixed_s = defaults['rate_mibps'], None
         sources['rate_mibps'] = 'default for %s (nothing learned yet)' % hypervisor
@@ -182,7 +183,12 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
             pauses, '' if pauses >= calibration.MIN_PAUSES else ' (the default is the floor until %d)'
             % calibration.MIN_PAUSES)
     tail = calibration.tail_s(everything)
-    if tail is None:
+    if tail is None and finish_s is not None:
+        # The guest runs on the destination as QEMU's transfer ends: the rest of the job the rate's migrations
+        # measured is the tail, so that the time until safe is their own set-up and transfer.
+        tail_s = finish_s
+        sources['tail_s'] = 'the finish measured with the rate (%s)' % sources['rate_mibps']
+    elif tail is None:
         # Libvirt's finish: the fixed cost less QEMU's set-up (the guest runs there as QEMU's transfer ends).
         setup_s, setup_from = _setup(groups, cap_mibps, defaults['setup_s'])
         tail_s = max(0.0, fixed_s - setup_s)

@@ -234,3 +234,15 @@ def test_more_at_once_is_kept_only_where_the_rates_measured_so_have_vms_safe_soo
     slower = plan(70.0)
     assert slower['concurrency'] == 1 and slower['concurrency_reason'].startswith('one at a time: measured')
     assert [m['predicted_safe_at_s'] for m in slower['moves']] == [1.7, 3.4]
+
+
+def test_a_rate_learned_that_many_at_once_is_not_shared_again():
+    # Two at once each moved 1192 MiB/s of transfer (a fit dominated by its set-up): sharing the link is in it.
+    moves = [{'vm': name, 'predicted_s': 3.0, 'predicted_sent_mib': 100.0, 'tail_s': 1.0} for name in ('a', 'b')]
+    learned = dict((m['vm'], (1192.0, 2.0, 'learned; 2 at once', 1.0, 2)) for m in moves)
+    again = planner.replan(moves, learned, 0.0, at_once=2, link_mibps=1192)
+    assert [m['rate_streams'] for m in again] == [2, 2]
+    assert [m['predicted_safe_at_s'] for m in again] == [1.08, 1.08]
+    # The same rate learned alone: two at once would exceed the link, each twice as slow.
+    alone = dict((vm, rates[:4]) for vm, rates in learned.items())
+    assert [m['predicted_safe_at_s'] for m in planner.replan(moves, alone, 0.0, 2, link_mibps=1192)] == [2.16, 2.16]

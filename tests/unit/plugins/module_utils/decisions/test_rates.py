@@ -155,7 +155,11 @@ def test_the_tail_after_the_guest_runs_on_the_destination_is_learned_from_lone_m
     learned = rates.migration_rates({PAIR: lone}, 'src', 'dst', 'qemu')
     assert learned.tail_s == pytest.approx(2.15) and learned.sources['tail_s'].startswith('learned: median of 2')
     shared = [s._replace(overlapped=True, total_s=s.total_s + 3) for s in lone]
-    assert rates.migration_rates({PAIR: shared}, 'src', 'dst', 'qemu').sources['tail_s'].startswith('the fixed cost')
+    # Only jobs that overlapped others: the finish measured with the rate (the guest runs there as QEMU's
+    # transfer ends), so that the time until safe stays their set-up and transfer.
+    overlapped = rates.migration_rates({PAIR: shared}, 'src', 'dst', 'qemu')
+    assert overlapped.sources['tail_s'].startswith('the finish measured with the rate')
+    assert overlapped.tail_s == pytest.approx(5.15)
 
 
 def busy_pair(rate, streams, busy):
@@ -176,3 +180,14 @@ def test_migrations_taken_under_the_same_condition_teach_first_from_any_group_th
     assert unseen.rate_mibps == pytest.approx(500.0) and unseen.condition is None
     assert rates.migration_rates(store, 'src', 'dst', 'qemu').condition is None
     assert rates.as_dict(two)['condition'] == two.condition
+
+
+def test_without_lone_jobs_the_tail_is_the_finish_measured_with_the_rate():
+    # An evacuation's jobs only (all overlapped): 1.2 s set-up fitted from two at once, 3 s after each transfer.
+    store = {PAIR: [Sample(size, 1.2 + size / 300.0 + 3.0, 100, 0, 'precopy', 0, 1.2 + size / 300.0, None, True, 2,
+                           0.95) for size in (80.0, 160.0)]}
+    got = rates.migration_rates(store, 'src', 'dst', 'qemu', streams=2, source_busy=0.95)
+    assert got.fixed_s == pytest.approx(4.2) and got.tail_s == pytest.approx(3.0)
+    assert got.sources['tail_s'].startswith('the finish measured with the rate')
+    # Until safe: the set-up and the transfer of these migrations, whatever set-up the others fitted.
+    assert got.fixed_s - got.tail_s + 160.0 / got.rate_mibps == pytest.approx(1.2 + 160.0 / 300.0)
