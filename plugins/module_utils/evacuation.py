@@ -77,6 +77,10 @@ def check_plan(moves, destinations):
     return targets
 
 
+# The most a move's slot waits, after its VM runs on the destination, for what the move taught to be learned.
+LEARN_AT_ARRIVAL_S = 0.5
+
+
 class Slot:
     """One migration's place among the `concurrency` that run at once, given back once.
 
@@ -139,6 +143,10 @@ class Evacuation:
         self.down = {}
         # Moves that failed because the source's libvirt was lost, and whether each was made again.
         self.source_failures = []
+        # What a move taught as its VM arrived ({vm: (key, sample)}), until its finished sample replaces it;
+        # the moves whose libvirt call has returned.
+        self.provisional = {}
+        self.finished = set()
 
     def _stopped(self):
         return bool(self.stop_file) and os.path.exists(self.stop_file)
@@ -156,12 +164,23 @@ class Evacuation:
         arrived = []
 
         def on_arrival():
-            # In the event loop's thread: note the time and free the slot, nothing more (one list item stored:
-            # no lock taken here).
+            # In the event loop's thread: note the time (one list item stored: no lock taken here) and leave the
+            # learning to a thread of its own, which gives the slot back once it has re-planned, so that the next
+            # move starts with what this one taught; at the latest after LEARN_AT_ARRIVAL_S.
             arrived.append(self.clock())
             span[2] = arrived[0]
+            if source is None or self.check_mode:
+                if slot is not None:
+                    slot.release()
+                return
             if slot is not None:
-                slot.release()
+                guard = threading.Timer(LEARN_AT_ARRIVAL_S, slot.release)
+                guard.daemon = True
+                guard.start()
+            learner = threading.Thread(target=self._learn_at_arrival, args=(move, source, slot),
+                                       name='arrival-%s' % name)
+            learner.daemon = True
+            learner.start()
 
         if self._stopped():
             self._record(self.left_behind, {'vm': name, 'reason': 'stopped by the operator before it started'})
@@ -182,7 +201,7 @@ class Evacuation:
             result = vm_move.VmMove(
                 name, target['uri'], move['method'], params, destination_postcopy_capable=target['postcopy_capable'],
                 check_mode=self.check_mode, lock_dir=self.lock_dir, option_overrides=overrides, precopy_policy=policy,
-                learned=self._learned(), on_arrival=on_arrival, streams=self.concurrency, source_busy=self.source_busy,
+                learned=self._learned, on_arrival=on_arrival, streams=self.concurrency, source_busy=self.source_busy,
             ).run(source, destination, self.source_uri)
             sample = result.pop('calibration_sample', None)
             self._record_result(move, result, started_at, arrived[0] if arrived else None)
@@ -312,8 +331,48 @@ class Evacuation:
         with self.lock:
             return dict((key, list(samples)) for key, samples in self.learned.items())
 
+    def _learn_at_arrival(self, move, source, slot=None):
+        """As a VM runs on its destination: learn from its source job's statistics (learning.arrival_entry)
+        and re-plan, before libvirt's call returns (the source's confirms here all end together, after the
+        later moves have started); then give the slot back.  Best effort: what cannot be read is learned
+        when the call returns."""
+        try:
+            self._learn_from_stats(move, source)
+        except libvirt.libvirtError:
+            pass
+        finally:
+            if slot is not None:
+                slot.release()
+
+    def _learn_from_stats(self, move, source):
+        name = move['vm']
+        stats = source.lookupByName(name).jobStats()
+        target = self.targets[move['destination']]['uri']
+        with self.lock:
+            finish = learning.rates_for(self.params, self.source_uri, target, move.get('hypervisor'), self.learned,
+                                        self.concurrency, self.source_busy).tail_s
+            span = self.spans.get(name) or [self.clock(), None, self.clock()]
+            streams = most_at_once(transfer(span), [transfer(o) for vm, o in self.spans.items() if vm != name])
+        entry = learning.arrival_entry(self.source_uri, target, move.get('hypervisor'), stats,
+                                       self.params.get('bandwidth_mibps'), move['method'], finish, streams,
+                                       self.source_busy)
+        if entry is None:
+            return
+        key, sample = learning.entry_sample(entry)
+        with self.lock:
+            if name in self.finished:
+                return   # the finished migration's own sample is in already
+            self.provisional[name] = (key, sample)
+            self.learned.setdefault(key, []).append(sample)
+            self._replan(name, 'arrival')
+
     def _learn(self, name, entry):
         """Keep what a finished migration measured, and re-plan the moves not yet started with it."""
+        with self.lock:
+            self.finished.add(name)
+            earlier = self.provisional.pop(name, None)
+            if earlier is not None:
+                self.learned[earlier[0]].remove(earlier[1])
         if not entry:
             return
         with self.lock:
@@ -329,8 +388,11 @@ class Evacuation:
         with self.lock:
             self.samples.append(entry)
             self.learned.setdefault(key, []).append(sample)
-            if not self.queue:
-                return
+            self._replan(name, 'finish')
+
+    def _replan(self, name, when):
+        """Re-predict the moves not yet started with what has been learned (self.lock held)."""
+        if self.queue:
             rates_by_vm = {}
             for move in self.queue:
                 rates = learning.rates_for(self.params, self.source_uri, self.targets[move['destination']]['uri'],
@@ -342,6 +404,7 @@ class Evacuation:
                                            self.params.get('order') or 'shortest-first')
             self.replans.append({
                 'after': name,
+                'when': when,
                 'at_s': round(self.clock() - self.start, 2),
                 'order_before': before,
                 'moves': [dict((k, m.get(k)) for k in ('vm', 'predicted_s', 'predicted_safe_at_s', 'rate_source'))

@@ -62,3 +62,24 @@ def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_t
 def entry_sample(entry):
     """(key, calibration.Sample) of an entry from sample_entry."""
     return entry['key'], calibration_store.from_entry(entry)
+
+
+def arrival_entry(source_uri, dest_uri, hypervisor, stats, cap_mibps, method, finish_s, streams=1, source_busy=None):
+    """The store entry (with its `key`) that a migration's source job statistics teach at the moment the guest runs
+    on the destination (its libvirt job still confirming); None where they do not say enough.
+
+    QEMU's transfer is over then: what it sent (`data_processed`) and the job's time so far (`time_elapsed`)
+    teach the rate, a `finish_s` (the finish already learned) stands in for the rest of the job, and the
+    entry counts as overlapped (its job has not ended: it never teaches a finish or a tail).  An evacuation
+    replaces it with the finished migration's own entry (sample_entry) when libvirt returns.
+    """
+    sent = stats.get('data_processed') or stats.get('memory_processed')
+    elapsed = stats.get('time_elapsed')
+    if not sent or not elapsed or stats.get('memory_remaining'):
+        return None
+    transfer = elapsed / 1000.0
+    entry = calibration_store.to_entry(calibration.Sample(
+        sent / MIB, transfer + max(0.0, finish_s or 0.0), stats.get('downtime'), cap_mibps or 0, method or 'precopy',
+        None, transfer, transfer, True, streams, None if source_busy is None else round(source_busy, 3)))
+    entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR)
+    return entry

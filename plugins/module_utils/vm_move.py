@@ -54,7 +54,8 @@ class VmMove:
     `profile_window_s`, `link_mibps` and `tolerance`; `option_overrides` go to
     settings.migration_options (e.g. the plan's predicted time); `precopy_policy`
     replaces the collection's pre-copy watch (the benchmark's baselines); `learned`:
-    calibration samples of this run to add to the module's (learning.rates_for).
+    calibration samples of this run to add to the module's (learning.rates_for), or a function
+    returning them when the rates are worked out (an evacuation's, which learns as each VM arrives).
     """
 
     def __init__(self, name, dest_uri, method, params, destination_postcopy_capable=True, check_mode=False,
@@ -141,7 +142,8 @@ class VmMove:
                                           self.postcopy_recoverable)
         hypervisor = preflight.domain_type(dom)
         source_busy = meter.busy() if meter is not None else self.source_busy
-        rates = learning.rates_for(self.params, self.source_uri, self.dest_uri, hypervisor, self.learned,
+        learned = self.learned() if callable(self.learned) else self.learned
+        rates = learning.rates_for(self.params, self.source_uri, self.dest_uri, hypervisor, learned,
                                    self.streams, source_busy)
         try:
             method, reason, profile, assessed = migration.plan_method(

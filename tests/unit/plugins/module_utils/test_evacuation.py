@@ -292,3 +292,58 @@ def test_a_finished_move_records_how_many_ran_with_it_and_the_sources_load(tmp_p
     run._learn('vm-d', dict(entry))
     assert run.samples[-1]['streams'] == 1 and run.samples[-1]['overlapped'] is True
     assert evacuation.transfer([1.0, 4.0, 2.0]) == [1.0, 2.0] and evacuation.transfer([1.0, None, None]) == [1.0, None]
+
+
+def test_what_a_move_teaches_as_its_vm_arrives_re_plans_the_next_before_it_starts(monkeypatch, tmp_path):
+    # The source's job statistics when the destination says the guest runs there (as measured on the bed:
+    # unbounded job, 1.1 s elapsed, 160 MiB sent, nothing remaining); libvirt's call returns later.
+    class Dom:
+        def jobStats(self):
+            return {'type': 2, 'time_elapsed': 1100, 'data_processed': 160 * 1024 * 1024, 'memory_remaining': 0,
+                    'downtime': 40}
+
+    class Conn:
+        def lookupByName(self, _name):
+            return Dom()
+
+        def close(self):
+            pass
+
+    started, learned_at_start = set(), {}
+
+    def run(self, _source, _destination, _source_uri):
+        started.add(self.name)
+        learned_at_start[self.name] = sum(len(samples) for samples in self.learned().values())
+        self.on_arrival()
+        if self.name == 'vm-a':
+            # vm-a's call returns only once vm-b has started: vm-b started on what vm-a's arrival taught.
+            assert _wait_for(started, 'vm-b'), 'vm-b did not start after vm-a arrived'
+        sample = {'key': 'qemu+tcp://127.0.1.1/system|qemu+tcp://127.0.2.1/system|qemu', 'sent_mib': 160.0,
+                  'total_s': 3.0, 'pause_ms': 40, 'cap_mibps': 0, 'method': 'precopy', 'transfer_s': 1.1,
+                  'arrival_s': 1.1}
+        return dict(outcome=vm_move.MOVED, changed=True, method_used=self.method, wall_time_s=3.0, total_time_s=1.1,
+                    calibration_sample=sample)
+
+    monkeypatch.setattr(_libvirt, 'open_connection', lambda uri, read_only=False: Conn())
+    monkeypatch.setattr(vm_move.VmMove, 'run', run)
+    planned = [dict(move, predicted_sent_mib=100.0, hypervisor='qemu') for move in moves('vm-a', 'vm-b', 'vm-c')]
+    targets = {'hv2': dict(uri='qemu+tcp://127.0.2.1/system', control_uri='qemu+tcp://127.0.2.1/system',
+                           postcopy_capable=True)}
+    result = evacuation.Evacuation('qemu+tcp://127.0.1.1/system', planned, targets, settings.defaults(),
+                                   concurrency=1, lock_dir=str(tmp_path), source_busy=0.5).run()
+    assert learned_at_start['vm-a'] == 0 and learned_at_start['vm-b'] >= 1, learned_at_start
+    assert result['replans'][0]['when'] == 'arrival' and result['replans'][0]['after'] == 'vm-a'
+    moved = dict((m['vm'], m) for m in result['moved'])
+    assert moved['vm-b']['rate_source'].startswith('learned from 1 migration'), moved['vm-b']
+    # What arrivals taught is replaced by what the finished migrations measured: one sample each.
+    assert len(result['calibration_samples']) == 3
+
+
+def _wait_for(started, name, timeout_s=5.0):
+    """Whether `name` joins the set `started` within `timeout_s`."""
+    tick = threading.Event()
+    for _count in range(int(timeout_s / 0.01)):
+        if name in started:
+            return True
+        tick.wait(0.01)
+    return False
