@@ -106,3 +106,16 @@ def test_a_finished_migration_teaches_a_sample_with_its_condition_and_an_aborted
     assert entry['key'] == 'src|dst|qemu' and entry['sent_mib'] == 160.0 and entry['total_s'] == 3.5
     assert entry['streams'] == 1 and entry['source_busy'] == 0.412 and entry['overlapped'] is False
     assert learning.sample_entry('src', 'dst', 'qemu', dict(result, aborted='stalled'), 0, 214) is None
+
+
+def test_the_source_jobs_statistics_at_arrival_teach_a_sample_that_never_teaches_a_finish():
+    from ansible_collections.workload_aware.live_migration.plugins.module_utils import learning
+    # As measured on the bed 2 ms after the destination's resumed event.
+    stats = {'type': 2, 'time_elapsed': 1131, 'data_processed': 86505396, 'memory_remaining': 0, 'downtime': 44}
+    entry = learning.arrival_entry('src', 'dst', 'qemu', stats, 0, 'precopy', 2.4, streams=1, source_busy=0.97)
+    assert entry['transfer_s'] == 1.131 and entry['arrival_s'] == 1.131 and entry['total_s'] == pytest.approx(3.531)
+    assert entry['sent_mib'] == pytest.approx(82.5, abs=0.05) and entry['pause_ms'] == 44
+    assert entry['overlapped'] is True and entry['downtime_target_ms'] is None and entry['key'] == 'src|dst|qemu'
+    # Still transferring, or nothing said: nothing taught.
+    assert learning.arrival_entry('src', 'dst', 'qemu', dict(stats, memory_remaining=4096), 0, 'precopy', 2.4) is None
+    assert learning.arrival_entry('src', 'dst', 'qemu', {'type': 2}, 0, 'precopy', 2.4) is None
