@@ -313,7 +313,7 @@ def evacuation_plan(params):
                            % (name, entry))
         try:
             vms.append(vm_to_move(name, entry))
-        except (TypeError, ValueError, AttributeError) as err:
+        except (TypeError, ValueError, AttributeError, KeyError) as err:
             raise BadInput('profiles entry %s is not an entry of the wa_vm_profiles fact: %s' % (name, err))
     for dest in params['destinations']:
         if dest['free_memory_mib'] < 0 or dest['free_vcpus'] < 0:

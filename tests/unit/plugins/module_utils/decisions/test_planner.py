@@ -119,6 +119,8 @@ def test_plans_fleets_of_ten_hosts_and_fifty_vms_within_capacity(seed):
 @pytest.mark.parametrize('params, message', [
     (dict(profiles={'../x': {}}), "profiles key '../x' cannot be a libvirt domain name"),
     (dict(profiles={'vm': 'junk'}), 'profiles entry vm must be a dict'),
+    (dict(profiles={'vm': {'rates_at_once': {'2': {'rate_mibps': 90.0}}}}),
+     'profiles entry vm is not an entry of the wa_vm_profiles fact'),
     (dict(vcpu_ratio=0), 'vcpu_ratio must be from 0.1 to 64'),
     (dict(concurrency=0), 'concurrency must be from 1 to 16'),
     (dict(destinations=[dict(name='hv2', free_memory_mib=-1, free_vcpus=4, postcopy_capable=True,
