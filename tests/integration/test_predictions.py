@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Predictions from what migrations measured (the calibration store): on the uncapped test bed, after a
-few migrations of a pair, wa_migrate's prediction of the next one is within 30 % of what it then
-takes, and says that it came from what was learned; with nothing learned it says it used the default."""
+few migrations of a pair, wa_migrate's predictions of the next ones are within 30 % of what they then
+take (the median of three), and say that they came from what was learned; with nothing learned it says
+it used the default."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -35,11 +36,15 @@ def test_a_warm_store_predicts_the_uncapped_migration_within_30_percent(testbed,
     with open(store) as stored:
         pairs = json.load(stored)['pairs']
     assert sum(len(samples) for samples in pairs.values()) == 5
-    warm = migrate(store)
-    assert warm['inputs']['sources']['rate_mibps'].startswith('learned from'), warm['inputs']
-    assert warm['predicted_total_s'] and warm['wall_time_s']
-    assert abs(warm['prediction_error']) <= 0.30, (warm['predicted_total_s'], warm['wall_time_s'], warm['inputs'])
-    assert warm['downtime_breach'] == (warm['downtime_ms'] > warm['downtime_limit_ms'])
+    # Three warm migrations, judged by their median: on the bed's two saturated cores the same transfer took
+    # 0.6-2.6 s (docs/profiling_and_cost_model.md), so one migration alone says little about the model.
+    warm = [migrate(store) for _count in range(3)]
+    for result in warm:
+        assert result['inputs']['sources']['rate_mibps'].startswith('learned from'), result['inputs']
+        assert result['predicted_total_s'] and result['wall_time_s']
+        assert result['downtime_breach'] == (result['downtime_ms'] > result['downtime_limit_ms'])
+    errors = sorted(abs(result['prediction_error']) for result in warm)
+    assert errors[1] <= 0.30, [(r['predicted_total_s'], r['wall_time_s'], r['inputs']) for r in warm]
 
 
 def test_check_mode_learns_nothing(testbed, tmp_path):
