@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import calibration_store
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration, rates
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration, concurrency, rates
 
 MIB = 1024.0 * 1024.0
 
@@ -37,6 +37,21 @@ def rates_for(params, source_uri, dest_uri, hypervisor, learned=None, streams=No
                                  params.get('bandwidth_mibps') or 0, params.get('link_mibps') or 0,
                                  streams=streams, source_busy=source_busy)
 
+
+
+def rates_at_once(params, source_uri, dest_uri, hypervisor, source_busy):
+    """{migrations at once (str): {rate_mibps, fixed_s, tail_s, source}} for each count an evacuation may
+    choose (1 to decisions.concurrency.LIMIT) that migrations of this source ran at under this load
+    (`source_busy`): the plan takes the one it runs at, and compares one at a time with more where both
+    were measured (decisions.concurrency.compare).  Counts nothing was learned at are left out."""
+    found = {}
+    for streams in range(1, concurrency.LIMIT + 1):
+        learned = rates_for(params, source_uri, dest_uri, hypervisor, streams=streams, source_busy=source_busy)
+        if learned.condition is not None:
+            found[str(streams)] = {'rate_mibps': round(learned.rate_mibps, 1), 'fixed_s': round(learned.fixed_s, 3),
+                                   'tail_s': None if learned.tail_s is None else round(learned.tail_s, 3),
+                                   'source': learned.sources['rate_mibps']}
+    return found
 
 def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_target_ms, streams=1,
                  source_busy=None):

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import _libvirt, host_load, learning, profiler
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
-    assessment, bounds, concurrency, names, policy)
+    assessment, bounds, names, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 
@@ -39,7 +39,8 @@ def gather(params):
                 entry.update(assessment.assess(
                     profile, rates, params['max_downtime_ms'], allowed, params['tolerance'], params['thresholds'],
                     auto_converge=assessment.auto_converge_on(params['auto_converge'], 'postcopy' in allowed)))
-                entry['rates_at_once'] = rates_at_once(params, profile.get('domain_type'), source_busy)
+                entry['rates_at_once'] = learning.rates_at_once(params, params['uri'], None, profile.get('domain_type'),
+                                                                source_busy)
             except ValueError as err:
                 raise BadInput('cannot assess %s: %s' % (name, err))
         else:
@@ -56,16 +57,3 @@ def gather(params):
     }
     return dict(changed=False, ansible_facts={'wa_vm_profiles': results, 'wa_vm_profiles_settings': facts_settings})
 
-
-def rates_at_once(params, hypervisor, source_busy):
-    """{migrations at once: {rate_mibps, fixed_s, tail_s, source}} for each count an evacuation may choose
-    (1 to decisions.concurrency.LIMIT) that migrations of this source ran at, as busy: the plan takes the one it
-    runs at, and compares one at a time with more where both were measured (concurrency.compare)."""
-    found = {}
-    for streams in range(1, concurrency.LIMIT + 1):
-        rates = learning.rates_for(params, params['uri'], None, hypervisor, streams=streams, source_busy=source_busy)
-        if rates.condition is not None:
-            found[str(streams)] = {'rate_mibps': round(rates.rate_mibps, 1), 'fixed_s': round(rates.fixed_s, 3),
-                                   'tail_s': None if rates.tail_s is None else round(rates.tail_s, 3),
-                                   'source': rates.sources['rate_mibps']}
-    return found

@@ -12,7 +12,7 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils impo
     _events, _libvirt, evacuation, host_load, learning, preflight, profiler, settings, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evacuations, measure
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
-    assessment, concurrency, names, planner, policy)
+    assessment, names, planner, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 MIB = 1024 * 1024
@@ -95,21 +95,15 @@ def _source(params, conns, check_mode):
     return gather
 
 
-def _plan(params, source_host, conn, destinations, profiles, rates, rates_at):
+def _plan(params, conn, destinations, profiles, rates, at_once):
     """(moves, predicted last safe, migrations at once): auto plans as evacuate.yml does; a baseline takes the
-    VMs in the host's order, by name, as many at once as its strategy says.  `rates_at(streams)`: the rates
-    learned for that many at once (decisions.rates.Rates, `condition` None where none were)."""
+    VMs in the host's order, by name, as many at once as its strategy says.  `at_once`: the rates learned
+    for each number of migrations at once (learning.rates_at_once)."""
     if params['strategy'] != 'auto':
         return ([dict(order=i + 1, vm=name, destination=destinations[i % len(destinations)]['name'],
                       method='precopy', predicted_s=None) for i, name in enumerate(sorted(params['vms']))], None,
                 evacuations.concurrency(params['strategy'], len(params['vms'])))
     allowed = policy.allowed_methods(params['postcopy_allowed'])
-    at_once = {}
-    for streams in range(1, concurrency.LIMIT + 1):
-        learned = rates_at(streams)
-        if learned.condition is not None:
-            at_once[str(streams)] = {'rate_mibps': learned.rate_mibps, 'fixed_s': learned.fixed_s,
-                                     'tail_s': learned.tail_s, 'source': learned.sources['rate_mibps']}
     vms = []
     for name in sorted(params['vms']):
         entry = dict(assessment.assess(profiles[name], rates, params['max_downtime_ms'], allowed),
@@ -137,12 +131,10 @@ def _run(params, check_mode, conns):
         raise BadInput('cannot profile %s' % ', '.join(sorted(incomplete)))
     hypervisor = profiles[params['vms'][0]].get('domain_type')
 
-    def rates_at(streams):
-        return learning.rates_for(params, by_name[source_host]['uri'], destinations[0]['migration_uri'], hypervisor,
-                                  streams=streams, source_busy=source_busy)
-    rates = rates_at(1)
-    moves, predicted, at_once = _plan(params, source_host, conns[destinations[0]['name']], destinations, profiles,
-                                      rates, rates_at)
+    pair = (by_name[source_host]['uri'], destinations[0]['migration_uri'], hypervisor)
+    rates = learning.rates_for(params, *pair, streams=1, source_busy=source_busy)
+    moves, predicted, at_once = _plan(params, conns[destinations[0]['name']], destinations, profiles, rates,
+                                      learning.rates_at_once(params, *pair, source_busy=source_busy))
     if check_mode:
         return dict(changed=True, moves=moves, concurrency=at_once, calibration_samples=[])
 

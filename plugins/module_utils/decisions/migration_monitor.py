@@ -81,7 +81,7 @@ DEFAULT_LINK_TIMEOUT_S = 10
 Progress = collections.namedtuple('Progress', ['elapsed_s', 'iteration', 'remaining_mib', 'processed_mib',
                                                'memory_bps', 'dirty_rate', 'page_size', 'throttle'])
 Progress.__new__.__defaults__ = (None, None, None, None)
-MIB = 1024.0 * 1024.0
+MIB = live_prediction.MIB
 
 # QEMU's auto-converge throttles vCPUs up to 99 %: until then a pre-copy that has stopped shrinking
 # is still being made to converge.

@@ -119,3 +119,23 @@ def test_the_source_jobs_statistics_at_arrival_teach_a_sample_that_never_teaches
     # Still transferring, or nothing said: nothing taught.
     assert learning.arrival_entry('src', 'dst', 'qemu', dict(stats, memory_remaining=4096), 0, 'precopy', 2.4) is None
     assert learning.arrival_entry('src', 'dst', 'qemu', {'type': 2}, 0, 'precopy', 2.4) is None
+
+
+def test_rates_at_once_gives_each_count_of_migrations_at_once_that_was_measured_under_this_load():
+    from ansible_collections.workload_aware.live_migration.plugins.module_utils import learning
+
+    def sample(sent_mib, total_s, streams, busy):
+        return calibration_store.to_entry(Sample(sent_mib, total_s, 20, 0, 'precopy', 300, total_s - 0.4,
+                                                 total_s - 0.4, streams > 1, streams, busy))
+    alone = [sample(80, 1.4, 1, 0.5), sample(160, 2.4, 1, 0.5), sample(240, 3.4, 1, 0.5)]
+    two = [sample(80, 2.4, 2, 0.5), sample(160, 4.4, 2, 0.5)]
+    params = {'calibration': {'pairs': {pair_key('src', 'dst', 'qemu'): alone + two}}, 'bandwidth_mibps': 0,
+              'link_mibps': 1000}
+    found = learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.55)
+    assert sorted(found) == ['1', '2']
+    assert found['1']['rate_mibps'] > 1.5 * found['2']['rate_mibps']
+    assert found['2']['source'].startswith('learned') and '2 at once' in found['2']['source']
+    # Under another load nothing matches, and a count nothing ran at is left out.
+    assert learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.95) == {}
+    params['calibration']['pairs'][pair_key('src', 'dst', 'qemu')] = alone
+    assert sorted(learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.5)) == ['1']
