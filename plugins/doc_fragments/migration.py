@@ -55,10 +55,16 @@ options:
     type: int
     default: 0
   transport:
-    description: C(tls) encrypts the migration stream (both hosts need QEMU TLS certificates); C(plain) does not.
+    description:
+      - C(tls) (the default) encrypts the migration stream (C(VIR_MIGRATE_TLS)); both hosts need QEMU's TLS
+        certificates, which the C(pki) role issues (docs/tls.md). A destination without them, or whose
+        certificate the source does not trust, refuses the migration before any memory moves, and the VM
+        keeps running on the source.
+      - C(plain) sends the VM's memory unencrypted and is refused unless the destination's migration
+        address is loopback only.
     type: str
     choices: [plain, tls]
-    default: plain
+    default: tls
   progress_file:
     description:
       - Append a JSON line about every second per running migration - VM, phase, pass, memory remaining, estimated

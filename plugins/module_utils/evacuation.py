@@ -51,13 +51,16 @@ def error_text(err):
     return str(err)
 
 
-def check_plan(moves, destinations):
-    """Refuse a plan that cannot be carried out (BadInput); returns the targets of Evacuation."""
+def check_plan(moves, destinations, transport=None):
+    """Refuse a plan that cannot be carried out (BadInput); returns the targets of Evacuation.
+
+    `transport`: the migration streams' (plain is refused towards a destination that is not loopback)."""
     targets = {}
     for name, target in sorted(destinations.items()):
         if not isinstance(target, dict) or not target.get('uri'):
             raise BadInput('destination %s: needs a uri' % name)
         migration_uri.parse(target['uri'], 'destination %s uri' % name)
+        migration_uri.check_transport(target['uri'], transport, 'destination %s uri' % name)
         targets[name] = {'uri': target['uri'], 'control_uri': target.get('control_uri') or target['uri'],
                          'postcopy_capable': boolean(target.get('postcopy_capable', False), strict=False)}
         if target.get('postcopy_recoverable') is not None:
@@ -355,7 +358,7 @@ class Evacuation:
             streams = most_at_once(transfer(span), [transfer(o) for vm, o in self.spans.items() if vm != name])
         entry = learning.arrival_entry(self.source_uri, target, move.get('hypervisor'), stats,
                                        self.params.get('bandwidth_mibps'), move['method'], finish, streams,
-                                       self.source_busy)
+                                       self.source_busy, learning.transport_of(self.params))
         if entry is None:
             return
         key, sample = learning.entry_sample(entry)
@@ -540,7 +543,7 @@ def measure_load(uri):
 def evacuate(params, check_mode):
     """wa_evacuate: the whole run from its module parameters; returns the result or raises WaError."""
     settings.check_bounds(params)
-    targets = check_plan(params['moves'], params['destinations'])
+    targets = check_plan(params['moves'], params['destinations'], params['transport'])
     if not params['moves']:
         return dict(changed=False, moved=[], skipped=[], left_behind=[], would_move=[], total_s=0.0, last_safe_s=0.0,
                     downtime_breaches=[], replans=[], destination_failures=[], source_failures=[],

@@ -35,8 +35,12 @@ def rates_for(params, source_uri, dest_uri, hypervisor, learned=None, streams=No
         known[key] = known.get(key, []) + list(extra)
     return rates.migration_rates(known, source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR,
                                  params.get('bandwidth_mibps') or 0, params.get('link_mibps') or 0,
-                                 streams=streams, source_busy=source_busy)
+                                 streams=streams, source_busy=source_busy, transport=transport_of(params))
 
+
+def transport_of(params):
+    """The migration stream's transport the module's parameters ask for (settings.MIGRATION_ARGUMENT_SPEC)."""
+    return params.get('transport') or 'tls'
 
 
 def rates_at_once(params, source_uri, dest_uri, hypervisor, source_busy):
@@ -53,8 +57,9 @@ def rates_at_once(params, source_uri, dest_uri, hypervisor, source_busy):
                                    'source': learned.sources['rate_mibps']}
     return found
 
+
 def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_target_ms, streams=1,
-                 source_busy=None):
+                 source_busy=None, transport=rates.PLAIN):
     """The store entry (with its `key`) a finished migration's result teaches; None when it teaches nothing.
 
     `streams`: migrations of the source at once (an evacuation corrects it from when each ran);
@@ -70,7 +75,7 @@ def sample_entry(source_uri, dest_uri, hypervisor, result, cap_mibps, downtime_t
         sent / MIB, total, result.get('downtime_ms'), cap_mibps or 0, result.get('method_used') or 'precopy',
         downtime_target_ms, result.get('total_time_s'), result.get('running_on_destination_s'), streams > 1,
         streams, None if source_busy is None else round(source_busy, 3)))
-    entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR)
+    entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR, transport)
     return entry
 
 
@@ -79,7 +84,8 @@ def entry_sample(entry):
     return entry['key'], calibration_store.from_entry(entry)
 
 
-def arrival_entry(source_uri, dest_uri, hypervisor, stats, cap_mibps, method, finish_s, streams=1, source_busy=None):
+def arrival_entry(source_uri, dest_uri, hypervisor, stats, cap_mibps, method, finish_s, streams=1, source_busy=None,
+                  transport=rates.PLAIN):
     """The store entry (with its `key`) that a migration's source job statistics teach at the moment the guest runs
     on the destination (its libvirt job still confirming); None where they do not say enough.
 
@@ -96,5 +102,5 @@ def arrival_entry(source_uri, dest_uri, hypervisor, stats, cap_mibps, method, fi
     entry = calibration_store.to_entry(calibration.Sample(
         sent / MIB, transfer + max(0.0, finish_s or 0.0), stats.get('downtime'), cap_mibps or 0, method or 'precopy',
         None, transfer, transfer, True, streams, None if source_busy is None else round(source_busy, 3)))
-    entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR)
+    entry['key'] = rates.pair_key(source_uri, dest_uri, hypervisor or rates.UNKNOWN_HYPERVISOR, transport)
     return entry

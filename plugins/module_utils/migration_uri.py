@@ -62,6 +62,18 @@ def parse(uri, option='dest_uri'):
                 port=port or DEFAULT_PORTS.get(transport))
 
 
+def check_transport(uri, transport, option='dest_uri'):
+    """Refuse an unencrypted stream (`transport` plain) unless `uri`'s host is loopback only (BadInput)."""
+    if transport != 'plain':
+        return
+    parts = parse(uri, option)
+    addresses = resolve(parts['host'], option)
+    if not all(is_loopback(a) for a in addresses):
+        raise BadInput("transport plain would send the VM's memory unencrypted to %s (%s, from %s %s); it is "
+                       "allowed only where every migration address is loopback: use transport tls, the default "
+                       "(docs/tls.md)" % (parts['host'], ', '.join(addresses), option, uri))
+
+
 def resolve(host, option='dest_uri'):
     """The addresses `host` resolves to (BadInput when it does not)."""
     try:

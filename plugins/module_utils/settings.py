@@ -24,7 +24,7 @@ MIGRATION_ARGUMENT_SPEC = dict(
     auto_converge=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
     compression=dict(type='bool', default=False),
     parallel_connections=dict(type='int', default=0),
-    transport=dict(type='str', default='plain', choices=['plain', 'tls']),
+    transport=dict(type='str', default='tls', choices=['plain', 'tls']),
     progress_file=dict(type='path'),
     stop_file=dict(type='path'),
     link_timeout_s=dict(type='int', default=migration_monitor.DEFAULT_LINK_TIMEOUT_S),

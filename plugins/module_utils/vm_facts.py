@@ -50,10 +50,10 @@ def gather(params):
     facts_settings = {
         'bandwidth_mibps': params['bandwidth_mibps'],
         'link_mibps': params['link_mibps'],
+        'transport': params['transport'],
         'max_downtime_ms': params['max_downtime_ms'],
         'source_busy': None if source_busy is None else round(source_busy, 3),
         'allowed_methods': allowed,
         'tolerance': params['tolerance'],
     }
     return dict(changed=False, ansible_facts={'wa_vm_profiles': results, 'wa_vm_profiles_settings': facts_settings})
-

@@ -189,7 +189,8 @@ class VmMove:
         # not this target: its pause teaches the rate, not the overshoot.
         result['calibration_sample'] = learning.sample_entry(
             self.source_uri, self.dest_uri, hypervisor, result, self.params['bandwidth_mibps'],
-            options.max_downtime_ms if self.precopy_policy is None else None, self.streams, source_busy)
+            options.max_downtime_ms if self.precopy_policy is None else None, self.streams, source_busy,
+            learning.transport_of(self.params))
         return self._result(MOVED, True, result.pop('vm_location'), **result)
 
     def _finish_earlier_run(self, source, destination, where):
@@ -252,6 +253,7 @@ def migrate_one(params, check_mode):
     if params['uri'] in (control_uri, params['dest_uri']):
         raise BadInput('the destination URI is the source URI (%s)' % params['uri'])
     migration_uri.parse(params['dest_uri'])
+    migration_uri.check_transport(params['dest_uri'], params['transport'])
     # Before any connection: the connections must deliver events to this loop.
     _events.ensure_event_loop()
     try:

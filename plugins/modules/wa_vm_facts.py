@@ -54,6 +54,13 @@ options:
         learned, or the hypervisor type's default.
     type: float
     default: 1192.0
+  transport:
+    description:
+      - The migration stream's transport the VMs will be moved with (as M(workload_aware.live_migration.wa_migrate)'s);
+        rates are learned per transport, because encryption costs the hosts' CPU.
+    type: str
+    choices: [plain, tls]
+    default: tls
   max_downtime_ms:
     description: Largest acceptable pause of the VM, in milliseconds, from 1 to 60000.
     type: int
@@ -154,7 +161,7 @@ ansible_facts:
         any; the evacuation plan takes it for the number it chooses, and compares 1 with 2 where both are there.
       returned: always
       type: dict
-      sample: {bandwidth_mibps: 0, link_mibps: 1192.0, max_downtime_ms: 300, source_busy: 0.42,
+      sample: {bandwidth_mibps: 0, link_mibps: 1192.0, transport: tls, max_downtime_ms: 300, source_busy: 0.42,
                allowed_methods: [precopy, postcopy, hybrid], tolerance: 0.05}
 '''
 
@@ -171,6 +178,7 @@ def main():
             window_s=dict(type='float', default=2.0),
             bandwidth_mibps=dict(type='float', default=0),
             link_mibps=dict(type='float', default=1192.0),
+            transport=dict(type='str', default='tls', choices=['plain', 'tls']),
             max_downtime_ms=dict(type='int', default=300),
             postcopy_allowed=dict(type='bool', default=True),
             destination_postcopy_capable=dict(type='bool', default=True),

@@ -27,7 +27,7 @@ class Host:
     def __init__(self, name, address):
         self.name = name
         self.uri = 'qemu+unix:///system?socket=/var/lib/wa-testbed/%s/run/libvirt-sock' % name
-        self.migration_uri = 'qemu+tcp://%s/system' % address
+        self.migration_uri = 'qemu+tls://%s/system' % address
 
 
 HOSTS = {'hv1': Host('hv1', '127.0.1.1'), 'hv2': Host('hv2', '127.0.2.1'), 'hv3': Host('hv3', '127.0.3.1')}

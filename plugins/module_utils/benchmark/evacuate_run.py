@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _events, _libvirt, evacuation, host_load, learning, preflight, profiler, settings, vm_move)
+    _events, _libvirt, evacuation, host_load, learning, migration_uri, preflight, profiler, settings, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import evacuations, measure
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     assessment, names, planner, policy)
@@ -27,6 +27,9 @@ def check_request(params):
         raise BadInput('vms must name at least one VM')
     for name in params['vms']:
         names.check_domain_name(name, 'vms entry')
+    for host in params['hosts']:
+        migration_uri.check_transport(host['migration_uri'], params['transport'],
+                                      'host %s migration_uri' % host.get('name'))
     settings.check_bounds(params)
 
 

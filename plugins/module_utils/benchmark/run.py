@@ -24,6 +24,7 @@ def check_request(params):
         raise BadInput('method auto needs profile_window_s of at least 1')
     for option in ('migration_uri', 'peer_migration_uri'):
         migration_uri.parse(params[option], option)
+        migration_uri.check_transport(params[option], params['transport'], option)
 
 
 def find_vm(name, hosts):

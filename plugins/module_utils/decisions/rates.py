@@ -64,17 +64,27 @@ Rates = collections.namedtuple('Rates', [
 Rates.__new__.__defaults__ = (None, None, None)
 
 
-def pair_key(source, destination, hypervisor):
-    """The key of one source/destination pair and hypervisor type ('kvm'; 'qemu' for TCG)."""
-    return '%s|%s|%s' % (source, destination, hypervisor)
+PLAIN = 'plain'
 
 
-def _split(samples_by_key, source, destination, hypervisor):
-    """(this pair's samples, this source's to other destinations, other sources') for this hypervisor."""
+def pair_key(source, destination, hypervisor, transport=PLAIN):
+    """The key of one source/destination pair, hypervisor type ('kvm'; 'qemu' for TCG) and stream transport.
+
+    Plain streams keep the three-part key of the first 0.3 stores; an encrypted stream (`transport` tls)
+    costs the hosts' CPU and is learned apart, under a fourth part."""
+    key = '%s|%s|%s' % (source, destination, hypervisor)
+    return key if transport in (None, PLAIN) else '%s|%s' % (key, transport)
+
+
+def _split(samples_by_key, source, destination, hypervisor, transport=PLAIN):
+    """(this pair's samples, this source's to other destinations, other sources') for this hypervisor and
+    stream transport."""
     pair, others, elsewhere = [], [], []
     for key, samples in sorted(samples_by_key.items()):
         parts = key.split('|')
-        if len(parts) != 3 or parts[2] != hypervisor:
+        if len(parts) == 3:
+            parts.append(PLAIN)
+        if len(parts) != 4 or parts[2] != hypervisor or parts[3] != (transport or PLAIN):
             continue
         if parts[0] != source:
             elsewhere.extend(samples)
@@ -125,17 +135,18 @@ def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=No
 
 
 def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0, link_mibps=0, streams=None,
-                    source_busy=None):
+                    source_busy=None, transport=PLAIN):
     """Rates for a migration from `source` to `destination` (None: not chosen yet) of a `hypervisor` guest.
 
     `samples_by_key`: the calibration store's samples ({pair_key: [calibration.Sample]});
     `cap_mibps`: the bandwidth cap it will run with (0: none); `link_mibps`: the link's
     speed, a bound (0: unknown); `streams`: how many migrations from the source will run at
     once, and `source_busy` the source's load (0-1) now: the rate is learned from migrations
-    taken so where there are any (None: from those that ran alone, where there are any).
+    taken so where there are any (None: from those that ran alone, where there are any);
+    `transport`: the stream's (plain or tls): only migrations of that transport teach.
     """
     defaults = DEFAULTS.get(hypervisor, DEFAULTS[UNKNOWN_HYPERVISOR])
-    pair, others, elsewhere = _split(samples_by_key or {}, source, destination, hypervisor)
+    pair, others, elsewhere = _split(samples_by_key or {}, source, destination, hypervisor, transport)
     groups = [g for g in (('this pair', pair), ('this source to other hosts', others),
                           ('other hosts', elsewhere)) if g[1]]
     sources = {}

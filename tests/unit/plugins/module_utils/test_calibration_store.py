@@ -130,12 +130,14 @@ def test_rates_at_once_gives_each_count_of_migrations_at_once_that_was_measured_
     alone = [sample(80, 1.4, 1, 0.5), sample(160, 2.4, 1, 0.5), sample(240, 3.4, 1, 0.5)]
     two = [sample(80, 2.4, 2, 0.5), sample(160, 4.4, 2, 0.5)]
     params = {'calibration': {'pairs': {pair_key('src', 'dst', 'qemu'): alone + two}}, 'bandwidth_mibps': 0,
-              'link_mibps': 1000}
+              'link_mibps': 1000, 'transport': 'plain'}
     found = learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.55)
     assert sorted(found) == ['1', '2']
     assert found['1']['rate_mibps'] > 1.5 * found['2']['rate_mibps']
     assert found['2']['source'].startswith('learned') and '2 at once' in found['2']['source']
-    # Under another load nothing matches, and a count nothing ran at is left out.
+    # Under another load nothing matches, nor do plain streams teach encrypted ones (tls, the default).
     assert learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.95) == {}
+    assert learning.rates_at_once(dict(params, transport=None), 'src', 'dst', 'qemu', source_busy=0.55) == {}
+    # A count nothing ran at is left out.
     params['calibration']['pairs'][pair_key('src', 'dst', 'qemu')] = alone
     assert sorted(learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.5)) == ['1']

@@ -68,3 +68,15 @@ def test_listeners_and_the_daemon_itself():
 def test_a_remote_source_is_compared_by_address():
     with pytest.raises(BadInput, match='names the source host itself'):
         migration_uri.check('qemu+tcp://127.0.0.1/system', 'qemu+tcp://localhost/system')
+
+
+@pytest.mark.parametrize('uri', ['qemu+tls://127.0.2.1/system', 'qemu+tcp://localhost/system', 'qemu://[::1]/system'])
+def test_a_plain_stream_is_allowed_between_loopback_addresses(uri):
+    migration_uri.check_transport(uri, 'plain')
+
+
+@pytest.mark.parametrize('uri', ['qemu+tls://192.0.2.7/system', 'qemu+tcp://[2001:db8::7]/system'])
+def test_a_plain_stream_to_another_machine_is_refused_and_tls_is_not(uri):
+    with pytest.raises(BadInput, match='transport plain would send the VM.s memory unencrypted .*use transport tls'):
+        migration_uri.check_transport(uri, 'plain', 'destination hv2 uri')
+    migration_uri.check_transport(uri, 'tls')

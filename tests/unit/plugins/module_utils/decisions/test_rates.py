@@ -191,3 +191,16 @@ def test_without_lone_jobs_the_tail_is_the_finish_measured_with_the_rate():
     assert got.sources['tail_s'].startswith('the finish measured with the rate')
     # Until safe: the set-up and the transfer of these migrations, whatever set-up the others fitted.
     assert got.fixed_s - got.tail_s + 160.0 / got.rate_mibps == pytest.approx(1.2 + 160.0 / 300.0)
+
+
+def test_encrypted_and_plain_streams_are_learned_apart_and_older_keys_are_plain():
+    assert rates.pair_key('src', 'dst', 'qemu') == 'src|dst|qemu' == rates.pair_key('src', 'dst', 'qemu', 'plain')
+    assert rates.pair_key('src', 'dst', 'qemu', 'tls') == 'src|dst|qemu|tls'
+    known = {PAIR: two_sizes(300.0, 0.5), rates.pair_key('src', 'dst', 'qemu', 'tls'): two_sizes(120.0, 0.8)}
+    plain = rates.migration_rates(known, 'src', 'dst', 'qemu', transport='plain')
+    tls = rates.migration_rates(known, 'src', 'dst', 'qemu', transport='tls')
+    assert plain.rate_mibps == pytest.approx(300.0) and tls.rate_mibps == pytest.approx(120.0)
+    assert tls.fixed_s == pytest.approx(0.8)
+    # Nothing learned over TLS: the default, not what plain streams achieved.
+    alone = rates.migration_rates({PAIR: two_sizes(300.0, 0.5)}, 'src', 'dst', 'qemu', transport='tls')
+    assert alone.sources['rate_mibps'].startswith('default for qemu')

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+"""Encrypted by default (#15), on the test bed, whose hosts run libvirt over TLS with certificates from the
+pki role: a migration is encrypted unless plain is asked for (a destination without QEMU's TLS files
+refuses the default and takes a plain one), and a destination whose certificate is missing, signed by
+another CA, expired or issued for another address is refused before any memory moves, the VM running on
+its host; the message names the file or the address and the reason, from QEMU in a migration and from the
+libvirt_host role's check before evacuate.yml touches anything."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+
+import libvirt
+import pytest
+
+import tls_certificates
+from testbed_helpers import HOSTS, INVENTORIES, current_host, other_host, run_module, run_playbook, where_is
+
+pytestmark = pytest.mark.usefixtures('testbed')
+
+VM = 'wa-idle'
+ADDRESSES = {'hv1': '127.0.1.1', 'hv2': '127.0.2.1', 'hv3': '127.0.3.1'}
+
+
+def migrate(home, **args):
+    dest = other_host(home)
+    request = dict(name=VM, uri=HOSTS[home].uri, dest_uri=HOSTS[dest].migration_uri, dest_control_uri=HOSTS[dest].uri,
+                   method='precopy', profile_window_s=0)
+    request.update(args)
+    return run_module(home, 'wa_migrate', request)
+
+
+def tls_check(host):
+    """The libvirt_host role's tls_check on a test-bed host; (failed, message)."""
+    variables = {'libvirt_host_pki_root': '/var/lib/wa-testbed/%s/root' % host,
+                 'libvirt_host_tls_peer_name': ADDRESSES[host], 'libvirt_host_tls_host_name': host}
+    command = ['ansible', host, '-m', 'ansible.builtin.include_role', '-a',
+               'name=workload_aware.live_migration.libvirt_host tasks_from=tls_check', '-e', json.dumps(variables)]
+    for inventory in INVENTORIES:
+        command += ['-i', inventory]
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json')
+    output = subprocess.run(command, env=env, stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
+    results = [task['hosts'][host] for task in json.loads(output)['plays'][0]['tasks']]
+    failed = [r for r in results if r.get('failed')]
+    if not failed:
+        return False, ''
+    messages = [failed[0].get('msg', '')] + [r.get('msg', '') for r in failed[0].get('results', []) if r.get('failed')]
+    return True, ' '.join(m for m in messages if m)
+
+
+def test_the_bed_hosts_pass_their_own_tls_check():
+    for host in ('hv1', 'hv2'):
+        assert tls_check(host) == (False, '')
+
+
+def test_migrations_are_encrypted_by_default_and_plain_only_when_asked():
+    home = current_host(VM)
+    dest = other_host(home)
+    with tls_certificates.replaced(dest, {'ca-cert.pem': None}):
+        refused = migrate(home)
+        assert refused.get('failed') and 'ca-cert.pem' in refused['msg'], refused.get('msg')
+        assert where_is(VM) == {home: libvirt.VIR_DOMAIN_RUNNING}
+        # Without encryption QEMU needs none of those files.
+        plain = migrate(home, transport='plain')
+    assert plain.get('outcome') == 'moved', plain.get('msg')
+    assert where_is(VM) == {dest: libvirt.VIR_DOMAIN_RUNNING}
+    back = migrate(dest)
+    assert back.get('outcome') == 'moved', back.get('msg')
+    assert where_is(VM) == {home: libvirt.VIR_DOMAIN_RUNNING}
+    # Learned apart: encryption costs CPU.
+    keys = [s['key'] for s in plain['calibration_samples'] + back['calibration_samples']]
+    assert [k.endswith('|tls') for k in keys] == [False, True], keys
+
+
+def _bad(dest, case):
+    """The files that make `dest`'s QEMU certificate bad in this way, and what QEMU and the role's check say."""
+    ca = tls_certificates.bed_ca()
+    address = ADDRESSES[dest]
+    if case == 'missing':
+        return ({'server-cert.pem': None}, 'Unable to access credentials /etc/pki/qemu/server-cert.pem',
+                'missing /var/lib/wa-testbed/%s/root/etc/pki/qemu/server-cert.pem' % dest)
+    if case == 'another CA':
+        made = tls_certificates.server_certificate(dest, address, tls_certificates.other_ca())
+        return (dict(zip(['server-cert.pem', 'server-key.pem'], made)),
+                'server-cert.pem failed validation against /etc/pki/qemu/ca-cert.pem: '
+                "The certificate hasn't got a known issuer", 'server-cert.pem is not signed by the CA')
+    if case == 'expired':
+        made = tls_certificates.server_certificate(dest, address, ca, days=(-40, -10))
+        return (dict(zip(['server-cert.pem', 'server-key.pem'], made)),
+                'The server certificate /etc/pki/qemu/server-cert.pem has expired', 'server-cert.pem expired on')
+    made = tls_certificates.server_certificate(dest, '127.0.9.1', ca)
+    return (dict(zip(['server-cert.pem', 'server-key.pem'], made)),
+            'Certificate does not match the hostname %s' % address,
+            'server-cert.pem does not name %s, the address peers reach this host by' % address)
+
+
+@pytest.mark.parametrize('case', ['missing', 'another CA', 'expired', 'another address'])
+def test_a_bad_destination_certificate_is_refused_before_any_memory_moves(case):
+    home = current_host(VM)
+    dest = other_host(home)
+    files, from_qemu, from_check = _bad(dest, case)
+    with tls_certificates.replaced(dest, files):
+        failed, message = tls_check(dest)
+        assert failed and from_check in message, message
+        result = migrate(home)
+    assert result.get('failed') and from_qemu in result['msg'], result.get('msg')
+    assert 'the VM is running on the source' in result['msg']
+    assert not result.get('memory_bytes_transferred'), result.get('memory_bytes_transferred')
+    assert result['vm_location'] == {'source': 'running', 'destination': None}
+    assert where_is(VM) == {home: libvirt.VIR_DOMAIN_RUNNING}
+
+
+def test_evacuate_checks_every_destinations_certificates_before_anything_moves():
+    home = current_host(VM)
+    dest = other_host(home)
+    before = dict((name, where_is(name)) for name in ('wa-idle', 'wa-cpu', 'wa-read', 'wa-write', 'wa-net'))
+    files, _from_qemu, from_check = _bad(dest, 'expired')
+    with tls_certificates.replaced(dest, files):
+        completed = run_playbook('evacuate.yml', '-l', home, '-e', json.dumps({'wa_destination_pool': [dest]}),
+                                 check=False)
+    assert completed.returncode != 0
+    assert from_check in completed.stdout and '%s:' % dest in completed.stdout
+    assert 'Profile every running VM' not in completed.stdout
+    assert dict((name, where_is(name)) for name in before) == before
