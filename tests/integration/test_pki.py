@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 
@@ -213,6 +214,37 @@ def resign_expiring(bed, host, cert_file, days):
     with open(bed.path(host, cert_file), 'wb') as f:
         f.write(builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
 
+
+
+def tls_check(bed, host, root):
+    """libvirt_host's tls_check on `host` with its files under `root`; (passed, output)."""
+    playbook = os.path.join(bed.top, 'tls_check.yml')
+    with open(playbook, 'w') as f:
+        f.write('---\n- name: Check the TLS files\n  hosts: all\n  gather_facts: false\n  tasks:\n'
+                '    - name: The check\n      ansible.builtin.include_role:\n'
+                '        name: workload_aware.live_migration.libvirt_host\n        tasks_from: tls_check\n')
+    variables = {'libvirt_host_pki_root': root, 'libvirt_host_tls_peer_name': HOSTS[host][2][0]}
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_NOCOLOR='1', ANSIBLE_PIPELINING='1')
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(REPO, 'build', 'collections'))
+    completed = subprocess.run(['ansible-playbook', '-i', bed.inventory, playbook, '--limit', host,
+                                '-e', json.dumps(variables)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               universal_newlines=True, env=env, cwd=bed.top, check=False)
+    return completed.returncode == 0, completed.stdout
+
+
+def test_libvirt_hosts_tls_check_passes_the_roles_files_and_refuses_a_certificate_not_of_its_key(pki_bed, tmp_path):
+    bed = pki_bed[0]
+    passed, output = tls_check(bed, 'hv1', bed.roots['hv1'])
+    assert passed, output[-3000:]
+    # A copy of hv1's files whose QEMU server key is another valid key (the client's).
+    root = str(tmp_path / 'hv1')
+    shutil.copytree(bed.roots['hv1'], root)
+    qemu = os.path.join(root, 'etc/pki/qemu')
+    shutil.copyfile(os.path.join(qemu, 'client-key.pem'), os.path.join(qemu, 'server-key.pem'))
+    passed, output = tls_check(bed, 'hv1', root)
+    assert not passed
+    assert '%s/etc/pki/qemu/server-cert.pem does not match its key %s/etc/pki/qemu/server-key.pem' % (
+        root, root) in ' '.join(output.split()), output[-3000:]
 
 def test_a_certificate_expiring_naming_too_little_or_damaged_is_issued_again(pki_bed):
     bed = pki_bed[0]
