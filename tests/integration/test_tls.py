@@ -2,7 +2,7 @@
 """Encrypted by default (#15), on the test bed, whose hosts run libvirt over TLS with certificates from the
 pki role: a migration is encrypted unless plain is asked for (a destination without QEMU's TLS files
 refuses the default and takes a plain one), and a destination whose certificate is missing, signed by
-another CA, expired or issued for another address is refused before any memory moves, the VM running on
+another CA, not of its key, expired or issued for another address is refused before any memory moves, the VM running on
 its host; the message names the file or the address and the reason, from QEMU in a migration and from the
 libvirt_host role's check before evacuate.yml touches anything."""
 from __future__ import absolute_import, division, print_function
@@ -87,6 +87,14 @@ def _bad(dest, case):
         return (dict(zip(['server-cert.pem', 'server-key.pem'], made)),
                 'server-cert.pem failed validation against /etc/pki/qemu/ca-cert.pem: '
                 "The certificate hasn't got a known issuer", 'server-cert.pem is not signed by the CA')
+    if case == 'another key':
+        with open(os.path.join(tls_certificates.qemu_dir(dest), 'client-key.pem'), 'rb') as f:
+            other_key = f.read()
+        return ({'server-key.pem': other_key},
+                "Cannot load certificate '/etc/pki/qemu/server-cert.pem' & key '/etc/pki/qemu/server-key.pem': "
+                'The certificate and the given key do not match',
+                'server-cert.pem does not match its key /var/lib/wa-testbed/%s/root/etc/pki/qemu/server-key.pem'
+                % dest)
     if case == 'expired':
         made = tls_certificates.server_certificate(dest, address, ca, days=(-40, -10))
         return (dict(zip(['server-cert.pem', 'server-key.pem'], made)),
@@ -97,7 +105,7 @@ def _bad(dest, case):
             'server-cert.pem does not name %s, the address peers reach this host by' % address)
 
 
-@pytest.mark.parametrize('case', ['missing', 'another CA', 'expired', 'another address'])
+@pytest.mark.parametrize('case', ['missing', 'another CA', 'another key', 'expired', 'another address'])
 def test_a_bad_destination_certificate_is_refused_before_any_memory_moves(case):
     home = current_host(VM)
     dest = other_host(home)
