@@ -8,15 +8,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-import subprocess
 
 import libvirt
 import pytest
 
-from testbed_helpers import (HOSTS, INVENTORIES, assert_healthy_after, current_host, latest_seq, other_host,
-                             run_module, run_playbook, where_is)
+from testbed_helpers import (HOSTS, assert_healthy_after, current_host, latest_seq, other_host, run_module,
+                             run_playbook, run_role, where_is)
 
 VM = 'wa-cpu'
 RUNNING = libvirt.VIR_DOMAIN_RUNNING
@@ -49,18 +47,6 @@ def benchmark_args(**args):
                    bandwidth_mibps=50, console_log='/var/lib/wa-benchmark/console/%s.log' % VM)
     request.update(args)
     return request
-
-
-def run_role(role, variables):
-    """Include a role of the collection on hv1 with these variables; returns its first failed task's result."""
-    command = ['ansible', 'hv1', '-m', 'ansible.builtin.include_role', '-a',
-               'name=workload_aware.live_migration.' + role, '-e', json.dumps(variables)]
-    for inventory in INVENTORIES:
-        command += ['-i', inventory]
-    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json')
-    output = subprocess.run(command, env=env, stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
-    results = [task['hosts']['hv1'] for task in json.loads(output)['plays'][0]['tasks']]
-    return ([result for result in results if result.get('failed')] or results)[-1]
 
 
 # (kind, arguments, check mode, expected text). kind: a module run on the VM's host, 'role:<name>' or

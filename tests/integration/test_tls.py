@@ -11,13 +11,12 @@ __metaclass__ = type
 
 import json
 import os
-import subprocess
 
 import libvirt
 import pytest
 
 import tls_certificates
-from testbed_helpers import HOSTS, INVENTORIES, current_host, other_host, run_module, run_playbook, where_is
+from testbed_helpers import HOSTS, current_host, other_host, run_module, run_playbook, run_role, where_is
 
 pytestmark = pytest.mark.usefixtures('testbed')
 
@@ -37,17 +36,10 @@ def tls_check(host):
     """The libvirt_host role's tls_check on a test-bed host; (failed, message)."""
     variables = {'libvirt_host_pki_root': '/var/lib/wa-testbed/%s/root' % host,
                  'libvirt_host_tls_peer_name': ADDRESSES[host], 'libvirt_host_tls_host_name': host}
-    command = ['ansible', host, '-m', 'ansible.builtin.include_role', '-a',
-               'name=workload_aware.live_migration.libvirt_host tasks_from=tls_check', '-e', json.dumps(variables)]
-    for inventory in INVENTORIES:
-        command += ['-i', inventory]
-    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json')
-    output = subprocess.run(command, env=env, stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
-    results = [task['hosts'][host] for task in json.loads(output)['plays'][0]['tasks']]
-    failed = [r for r in results if r.get('failed')]
-    if not failed:
+    failed = run_role('libvirt_host', variables, host=host, tasks_from='tls_check')
+    if not failed.get('failed'):
         return False, ''
-    messages = [failed[0].get('msg', '')] + [r.get('msg', '') for r in failed[0].get('results', []) if r.get('failed')]
+    messages = [failed.get('msg', '')] + [r.get('msg', '') for r in failed.get('results', []) if r.get('failed')]
     return True, ' '.join(m for m in messages if m)
 
 

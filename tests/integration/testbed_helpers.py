@@ -108,6 +108,20 @@ def run_module(host, module, args, check=False):
     return module_result(start_module(host, module, args, check=check))
 
 
+
+def run_role(role, variables, host='hv1', tasks_from=None):
+    """Include a role of the collection (its `tasks_from` entry point) on a test-bed host with these variables;
+    returns the result of its failed task, or of its last one when none failed."""
+    action = 'name=workload_aware.live_migration.' + role + (' tasks_from=' + tasks_from if tasks_from else '')
+    command = ['ansible', host, '-m', 'ansible.builtin.include_role', '-a', action, '-e', json.dumps(variables)]
+    for inventory in INVENTORIES:
+        command += ['-i', inventory]
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json')
+    output = subprocess.run(command, env=env, stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
+    results = [task['hosts'][host] for task in json.loads(output)['plays'][0]['tasks']]
+    return ([result for result in results if result.get('failed')] or results)[-1]
+
+
 def libvirtd_pid(host):
     with open('/var/lib/wa-testbed/%s/libvirtd.pid' % host) as pidfile:
         return int(pidfile.read().strip())
