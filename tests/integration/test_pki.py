@@ -215,7 +215,6 @@ def resign_expiring(bed, host, cert_file, days):
         f.write(builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
 
 
-
 def tls_check(bed, host, root):
     """libvirt_host's tls_check on `host` with its files under `root`; (passed, output)."""
     playbook = os.path.join(bed.top, 'tls_check.yml')
@@ -245,6 +244,7 @@ def test_libvirt_hosts_tls_check_passes_the_roles_files_and_refuses_a_certificat
     assert not passed
     assert '%s/etc/pki/qemu/server-cert.pem does not match its key %s/etc/pki/qemu/server-key.pem' % (
         root, root) in ' '.join(output.split()), output[-3000:]
+
 
 def test_a_certificate_expiring_naming_too_little_or_damaged_is_issued_again(pki_bed):
     bed = pki_bed[0]

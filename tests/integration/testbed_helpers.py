@@ -108,7 +108,6 @@ def run_module(host, module, args, check=False):
     return module_result(start_module(host, module, args, check=check))
 
 
-
 def run_role(role, variables, host='hv1', tasks_from=None):
     """Include a role of the collection (its `tasks_from` entry point) on a test-bed host with these variables;
     returns the result of its failed task, or of its last one when none failed."""
