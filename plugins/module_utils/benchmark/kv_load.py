@@ -121,6 +121,11 @@ class Expected:
         """A write was sent but its reply lost: it may or may not have been stored."""
         self.versions[key] = self.may_hold(key) | frozenset([version])
 
+    def refused(self, key):
+        """memcached refused a write (an error reply): it stored nothing, but a failed `set` unlinks the
+        key's old value (so that no stale value outlives it), so the key may now hold nothing."""
+        self.versions[key] = self.may_hold(key) | frozenset([None])
+
 
 def check_get(may_hold, key, reply, size):
     """(data_ok, version read, why not) of a get's reply against the versions the key may hold."""
@@ -230,12 +235,12 @@ class Load:
         self.expected = Expected()
         self.connect, self.clock, self.monotonic = connect, clock, monotonic
         self.conn = None
-        self.totals = {'requests': 0, 'failed_requests': 0, 'data_errors': 0, 'reconnects': 0}
+        self.totals = {'requests': 0, 'failed_requests': 0, 'data_errors': 0, 'connections': 0}
 
     def _connection(self):
         if self.conn is None:
             self.conn = Connection(self.host, self.port, self.timeout_s, self.connect, self.monotonic)
-            self.totals['reconnects'] += 1
+            self.totals['connections'] += 1
         return self.conn
 
     def step(self):
@@ -262,6 +267,8 @@ class Load:
         else:
             if reply[0] == 'error':
                 line['err'] = reply[1]
+                if op == 'set':
+                    self.expected.refused(key)
             elif op == 'set':
                 line['ok'] = True
                 self.expected.stored(key, version)

@@ -63,6 +63,8 @@ def test_what_a_key_may_hold():
     assert expected.may_hold('k') == {3, 5}
     expected.stored('k', 6)
     assert expected.may_hold('k') == {6}
+    expected.refused('k')  # memcached unlinks the old value of a set it refuses
+    assert expected.may_hold('k') == {None, 6}
 
 
 def value(key, version, size=64):
@@ -119,7 +121,8 @@ def test_the_pacer_keeps_the_rate_and_does_not_burst_after_a_stall():
 
 
 class StandIn(socketserver.ThreadingTCPServer):
-    """memcached's set and get, with faults: `lose` forgets the Nth set after storing it, `corrupt`
+    """memcached's set and get, with faults: `lose` forgets the Nth set after storing it, `refuse`
+    answers it with an error (and unlinks the old value, as memcached does), `corrupt`
     flips a byte of the Nth set's value, `cut` closes the connection at the Nth request, `stall`
     holds the Nth request's reply for `stall_s`."""
     allow_reuse_address = True
@@ -162,6 +165,11 @@ class Handler(socketserver.StreamRequestHandler):
                 data = self.rfile.read(int(words[4]) + 2)[:-2]
                 with server.lock:
                     server.sets += 1
+                    if server.faults.get('refuse') == server.sets:
+                        # What memcached does when it cannot store a set: unlink the old value, say so.
+                        server.items.pop(words[1], None)
+                        self.wfile.write(b'SERVER_ERROR out of memory storing object\r\n')
+                        continue
                     if server.faults.get('corrupt') == server.sets:
                         data = data[:10] + bytes([data[10] ^ 1]) + data[11:]
                     if server.faults.get('lose') != server.sets:
@@ -204,7 +212,7 @@ def run_load(tmp_path, requests=400, write_ratio=0.5, **faults):
 def test_an_honest_server_gives_no_errors_and_every_read_is_checked(tmp_path):
     totals, lines = run_load(tmp_path)
     assert totals['requests'] == 400 and totals['failed_requests'] == 0 and totals['data_errors'] == 0
-    assert totals['reconnects'] == 1
+    assert totals['connections'] == 1
     gets = [line for line in lines if line['op'] == 'get']
     assert all(line['data_ok'] is True for line in gets)
     assert sum(1 for line in gets if line['ver'] is not None) > 100  # reads that found a value and checked it
@@ -231,13 +239,24 @@ def test_a_cut_or_stalled_connection_is_a_failed_request_and_the_load_goes_on(tm
     totals, lines = run_load(tmp_path, **{fault: 50, 'stall_s': 1.0})
     assert totals['failed_requests'] == 1
     assert totals['data_errors'] == 0  # a write whose reply was lost may hold either version
-    assert totals['reconnects'] == 2
+    assert totals['connections'] == 2
     failed = [line for line in lines if not line['ok']]
     assert failed == [lines[49]]
     assert ('Timeout' in failed[0]['err'] or 'timed out' in failed[0]['err']) if fault == 'stall' else True
     if fault == 'stall':
         assert failed[0]['lat_ms'] >= 450
     assert all(line['ok'] for line in lines[50:]) and len(lines) == 400
+
+
+def test_a_refused_write_is_a_failed_request_and_its_key_may_be_gone(tmp_path):
+    # On the second round of writes, so that the key held a value memcached then unlinked.
+    totals, lines = run_load(tmp_path, write_ratio=0.1, refuse=20)
+    assert totals['failed_requests'] == 1 and totals['data_errors'] == 0
+    failed = [line for line in lines if not line['ok']]
+    assert failed[0]['op'] == 'set' and failed[0]['err'].startswith('SERVER_ERROR')
+    # The key was read as missing afterwards, and that was no data error.
+    assert any(line['op'] == 'get' and line['key'] == failed[0]['key'] and line['ver'] is None and line['data_ok']
+               for line in lines[lines.index(failed[0]):])
 
 
 def test_a_refused_connection_is_counted_not_fatal(tmp_path):
