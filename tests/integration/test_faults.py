@@ -24,8 +24,8 @@ from lxml import etree
 
 from testbed_helpers import (
     HOSTS, LinkDown, assert_healthy_after, console_log, current_host, give_back, latest_seq, libvirtd_pid,
-    longest_report_gap_s, module_result, other_host as other, postcopy_recoverable, start_libvirtd, start_module,
-    wait_for_phase, wait_for_postcopy_on_both, wait_for_states, where_is)
+    longest_report_gap_s, module_result, other_host as other, postcopy_recoverable, remove_everywhere, start_libvirtd,
+    start_module, wait_for_phase, wait_for_postcopy_on_both, wait_for_states, where_is)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import open_connection
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.recovery import HUNG
 
@@ -59,23 +59,6 @@ def lost(vms):
 # NIC and the disk it does not use, a fresh one per test under a name of its own, so that a VM a fault
 # leaves stuck (a libvirt job that never ends) cannot reach into the next test.
 PC_VMS = itertools.count(1)
-
-
-def remove_everywhere(vm):
-    """Destroy and undefine `vm` on every host, as far as libvirt lets us (a stuck job may not)."""
-    for host in HOSTS:
-        conn = open_connection(HOSTS[host].uri)
-        try:
-            dom = conn.lookupByName(vm)
-            if dom.isActive():
-                dom.destroy()
-            if dom.isPersistent():
-                dom.undefine()
-        except libvirt.libvirtError as err:
-            if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-                print('REMOVE %s on %s: %s' % (vm, host, err.get_error_message()))
-        finally:
-            conn.close()
 
 
 @pytest.fixture

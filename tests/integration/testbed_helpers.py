@@ -302,6 +302,23 @@ def one_healthy_copy(vm_name):
     return host if all(report.healthy for report in fresh) else None
 
 
+def remove_everywhere(vm):
+    """Destroy and undefine `vm` on every host, as far as libvirt lets us (a stuck job may not)."""
+    for host in HOSTS:
+        conn = open_connection(HOSTS[host].uri)
+        try:
+            dom = conn.lookupByName(vm)
+            if dom.isActive():
+                dom.destroy()
+            if dom.isPersistent():
+                dom.undefine()
+        except libvirt.libvirtError as err:
+            if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                print('REMOVE %s on %s: %s' % (vm, host, err.get_error_message()))
+        finally:
+            conn.close()
+
+
 def give_back(vm_name, home):
     """Leave the test bed one healthy copy of the VM, whatever a test did to it: where it runs, or afresh
     on `home`.  Returns what it did."""
