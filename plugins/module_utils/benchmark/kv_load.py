@@ -16,27 +16,18 @@ bursts after a stall).  Every request is one JSON line of the record (RECORD_FIE
 (refused, reset, timed out, a server error) is recorded and counted, the connection is opened
 afresh, and the load goes on: it never stops at an error.  load_summary.py makes the figures.
 
-Run it where the guest's address is reachable (on the test bed, inside its network namespace):
-
-    ip netns exec wa-testbed python -m \\
-        ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark.kv_load \\
-        10.78.5.9 --record /tmp/kv.jsonl --duration 60
-
-It stops after --duration seconds or at SIGTERM/SIGINT, and prints its totals as JSON.
+The command is scripts/kv_load.py (run where the guest's address is reachable: on the test bed,
+inside its network namespace).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import argparse
 import hashlib
 import json
 import random
-import signal
 import socket
-import sys
-import threading
 import time
 
 PORT = 11211
@@ -328,35 +319,3 @@ def run(load, record, duration_s, rate, stop, sleep=time.sleep):
             stop.wait(0.05)
     load.close()
     return dict(load.totals)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description='Write-heavy memcached load that checks every value it reads.')
-    parser.add_argument('host')
-    parser.add_argument('--port', type=int, default=PORT)
-    parser.add_argument('--record', required=True, help='JSON lines, one per request')
-    parser.add_argument('--duration', type=float, default=3600.0, help='seconds (or until SIGTERM)')
-    parser.add_argument('--rate', type=float, default=500.0, help='requests per second (0: as fast as it can)')
-    parser.add_argument('--keys', type=int, default=4096)
-    parser.add_argument('--value-size', type=int, default=4096)
-    parser.add_argument('--write-ratio', type=float, default=0.8)
-    parser.add_argument('--timeout', type=float, default=5.0, help='seconds for one reply')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--wait-ready', type=float, default=60.0, help='seconds to wait for memcached first')
-    args = parser.parse_args(argv)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    version = wait_ready(args.host, args.port, args.wait_ready)
-    load = Load(args.host, args.port, keys=args.keys, value_size=args.value_size, write_ratio=args.write_ratio,
-                timeout_s=args.timeout, seed=args.seed)
-    with open(args.record, 'a') as record:
-        totals = run(load, record, args.duration, args.rate, stop)
-    totals['server'] = version
-    print(json.dumps(totals, sort_keys=True))
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

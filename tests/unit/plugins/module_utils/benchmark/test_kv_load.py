@@ -7,8 +7,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import signal
 import socket
 import socketserver
+import subprocess
+import sys
 import threading
 import time
 
@@ -18,6 +22,8 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.benc
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark.kv_load import (
     Expected, Load, Pacer, Plan, ProtocolError, check_get, get_request, key_name, parse_reply, set_request,
     value_for)
+
+SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..', 'scripts', 'kv_load.py')
 
 
 def test_a_value_is_a_function_of_key_and_version():
@@ -90,8 +96,8 @@ def test_a_read_is_checked_against_every_version_the_key_may_hold(may_hold, repl
 
 def test_the_plan_writes_round_the_keys_and_reads_at_random_the_same_way_each_time():
     plan, again = Plan(10, 0.75, seed=4), Plan(10, 0.75, seed=4)
-    ops = [plan.next() for _ in range(2000)]
-    assert ops == [again.next() for _ in range(2000)]
+    ops = [plan.next() for _i in range(2000)]
+    assert ops == [again.next() for _i in range(2000)]
     writes = [op for op in ops if op[0] == 'set']
     assert 0.7 < len(writes) / 2000.0 < 0.8
     assert [w[1] for w in writes[:12]] == [key_name(i % 10) for i in range(12)]
@@ -265,7 +271,7 @@ def test_a_refused_connection_is_counted_not_fatal(tmp_path):
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now
     load = Load('127.0.0.1', port, keys=4, value_size=16, timeout_s=0.2)
-    lines = [load.step() for _ in range(3)]
+    lines = [load.step() for _i in range(3)]
     assert [line['ok'] for line in lines] == [False] * 3
     assert load.totals['failed_requests'] == 3 and load.totals['data_errors'] == 0
     with pytest.raises(RuntimeError):
@@ -274,22 +280,15 @@ def test_a_refused_connection_is_counted_not_fatal(tmp_path):
 
 def test_the_command_paces_records_and_stops_cleanly_at_sigterm(tmp_path):
     """The command as the test bed runs it: paced to --rate, every request a line, SIGTERM a clean stop."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     server = StandIn()
     try:
         host, port = server.server_address
         record = tmp_path / 'record.jsonl'
-        # The directory that holds ansible_collections/, as the test bed's command gets it.
-        env = dict(os.environ, PYTHONPATH=kv_load.__file__.rsplit(os.sep + 'ansible_collections' + os.sep, 1)[0])
         started = time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, '-m', kv_load.__name__, host, '--port', str(port), '--record', str(record),
+            [sys.executable, SCRIPT, host, '--port', str(port), '--record', str(record),
              '--rate', '200', '--keys', '64', '--value-size', '512'],
-            stdout=subprocess.PIPE, universal_newlines=True, env=env)
+            stdout=subprocess.PIPE, universal_newlines=True)
         time.sleep(2.0)
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=10)[0]
