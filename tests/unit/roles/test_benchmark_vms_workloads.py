@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+"""The benchmark_vms role names its workloads in three places that must agree: the argument
+spec's choices, the list its first task checks, and what the guest runs (a wagen mode, or kv:
+memcached from the kv guests' own initramfs)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+import yaml
+
+ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'benchmark_vms')
+
+
+def read(relative):
+    with open(os.path.join(ROLE, relative)) as f:
+        return f.read()
+
+
+def spec_choices():
+    spec = yaml.safe_load(read('meta/argument_specs.yml'))['argument_specs']['main']['options']
+    return spec['benchmark_vms_list']['options']['workload']['choices']
+
+
+def test_the_argument_spec_and_the_check_name_the_same_workloads():
+    checked = re.search(r"item\.workload in (\[[^]]*\])", read('tasks/main.yml')).group(1)
+    assert yaml.safe_load(checked) == spec_choices()
+
+
+def test_every_workload_is_a_wagen_mode_or_the_kv_application():
+    modes = re.search(r'mode_names\[\] = \{([^}]*)\}', read('files/src/wagen.c')).group(1)
+    wagen = [m.strip().strip('"') for m in modes.split(',')]
+    for workload in spec_choices():
+        assert workload in wagen or workload == 'kv', workload
+    assert '"$mode" = kv' in read('files/src/guest-init')
+    assert "'initrd-kv.gz' if vm.workload == 'kv'" in read('templates/domain.xml.j2')
+    assert 'initrd-kv.gz' in read('files/build-guest')
