@@ -24,6 +24,7 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.deci
     live_prediction, migration_monitor)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.libvirt_messages import explained
 
 MIB = 1024.0 * 1024.0
 # QEMU's downtime limit until one is set.
@@ -364,7 +365,7 @@ class MigrationRunner:
             'events': self.events,
         }
         if self.call_error is not None or not self.call_done.is_set():
-            result['error'] = (self.call_error.get_error_message() if self.call_error is not None else
+            result['error'] = (explained(self.call_error.get_error_message()) if self.call_error is not None else
                                'post-copy paused: the migration link carried no data for %.0f s'
                                % self.options.link_timeout_s)
             raise MigrationFailed('migration of %s failed: %s' % (self.dom.name(), result['error']), result)

@@ -4,16 +4,21 @@ pki role: a migration is encrypted unless plain is asked for (a destination with
 refuses the default and takes a plain one), and a destination whose certificate is missing, signed by
 another CA, not of its key, expired or issued for another address is refused before any memory moves, the VM running on
 its host; the message names the file or the address and the reason, from QEMU in a migration and from the
-libvirt_host role's check before evacuate.yml touches anything."""
+libvirt_host role's check before evacuate.yml touches anything. The same holds one layer up, for the connection
+the source's libvirtd opens to the destination's (peer to peer, qemu+tls): a destination daemon serving a
+certificate for another address, a source whose client certificate expired or whose CA is another."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
+import subprocess
 
 import libvirt
 import pytest
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import tls_certificates
 from testbed_helpers import HOSTS, current_host, other_host, run_module, run_playbook, run_role, where_is
@@ -125,3 +130,74 @@ def test_evacuate_checks_every_destinations_certificates_before_anything_moves()
     assert from_check in completed.stdout and '%s:' % dest in completed.stdout
     assert 'Profile every running VM' not in completed.stdout
     assert dict((name, where_is(name)) for name in before) == before
+
+
+def update_tls(host):
+    """The host's running libvirtd reads its TLS files again (virt-admin server-update-tls: no restart)."""
+    subprocess.run(['virt-admin', '-c', 'libvirtd:///system?socket=/var/lib/wa-testbed/%s/run/libvirt-admin-sock'
+                    % host, 'server-update-tls', 'libvirtd'], check=True, stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT)
+
+
+@contextlib.contextmanager
+def bad_files(host, files, under, served):
+    """`with bad_files(...)`: these files in place on the host (tls_certificates.replaced), served by its
+    running libvirtd when `served`; the host's own files, and a daemon serving them, afterwards."""
+    try:
+        with tls_certificates.replaced(host, files, under=under):
+            if served:
+                update_tls(host)
+            yield
+    finally:
+        if served:
+            update_tls(host)
+
+
+def _bad_libvirt(home, dest, case):
+    """(host whose files are bad, directory under its /etc/pki, files, whether its libvirtd must serve them (a
+    server's files are read when it starts; a client's at each connection), what libvirt says in the migration,
+    what the role's check says on that host)."""
+    ca = tls_certificates.bed_ca()
+    if case == 'destination names another address':
+        made = tls_certificates.server_certificate(dest, '127.0.9.1', ca)
+        return (dest, 'libvirt', dict(zip(['servercert.pem', 'private/serverkey.pem'], made)), True,
+                "Failed to verify peer's certificate (the TLS connection the source's libvirtd opens",
+                'servercert.pem does not name %s, the address peers reach this host by' % ADDRESSES[dest])
+    if case == 'source client certificate expired':
+        made = tls_certificates.server_certificate(home, ADDRESSES[home], ca, days=(-40, -10),
+                                                   usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+        return (home, 'libvirt', dict(zip(['clientcert.pem', 'private/clientkey.pem'], made)), False,
+                'The client certificate /etc/pki/libvirt/clientcert.pem has expired', 'clientcert.pem expired on')
+    other_cert = tls_certificates.other_ca()[0]
+    return (home, 'CA', {'cacert.pem': tls_certificates.pem(other_cert)}, False,
+            'Our own certificate /etc/pki/libvirt/clientcert.pem failed validation against '
+            "/etc/pki/CA/cacert.pem: The certificate hasn't got a known issuer",
+            'clientcert.pem is not signed by the CA')
+
+
+@pytest.mark.parametrize('case', ['destination names another address', 'source client certificate expired',
+                                  'source trusts another CA'])
+def test_libvirts_own_tls_connection_refuses_bad_certificates_before_any_memory_moves(case):
+    home = current_host(VM)
+    dest = other_host(home)
+    bad_host, under, files, served, from_libvirt, from_check = _bad_libvirt(home, dest, case)
+    log = '/var/lib/wa-testbed/%s/log/libvirtd.log' % home
+    logged = os.path.getsize(log) if os.path.exists(log) else 0
+    with bad_files(bad_host, files, under, served):
+        failed, message = tls_check(bad_host)
+        assert failed and from_check in message, message
+        result = migrate(home)
+    if os.path.exists(log):
+        with open(log) as f:
+            f.seek(logged)
+            print('SOURCE LIBVIRTD LOG (%s): %s' % (case, [line.strip() for line in f if 'ertificate' in line][-3:]))
+    assert result.get('failed') and from_libvirt in result['msg'], result.get('msg')
+    assert 'the VM is running on the source' in result['msg']
+    assert not result.get('memory_bytes_transferred'), result.get('memory_bytes_transferred')
+    assert where_is(VM) == {home: libvirt.VIR_DOMAIN_RUNNING}
+    # Both daemons take a migration again once their own files are back.
+    again = migrate(home)
+    assert again.get('outcome') == 'moved', again.get('msg')
+    back = migrate(dest)
+    assert back.get('outcome') == 'moved', back.get('msg')
+    assert where_is(VM) == {home: libvirt.VIR_DOMAIN_RUNNING}

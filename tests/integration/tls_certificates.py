@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Bad TLS certificates for a test-bed host's QEMU directory (test_tls.py): one signed by another CA,
-one that has expired, one that names another address, made with cryptography from the test bed's CA
+"""Bad TLS certificates for a test-bed host's QEMU or libvirt directories (test_tls.py): one signed by another
+CA, one that has expired, one that names another address, made with cryptography from the test bed's CA
 (/var/lib/wa-testbed/pki-ca, the pki role's), and a context manager that puts them in place on a host
 and always puts the host's own files back."""
 from __future__ import absolute_import, division, print_function
@@ -21,9 +21,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_DIR = '/var/lib/wa-testbed/pki-ca'
 
 
+def pki_dir(host):
+    """A test-bed host's /etc/pki as seen from outside its mount namespace."""
+    return '/var/lib/wa-testbed/%s/root/etc/pki' % host
+
+
 def qemu_dir(host):
     """A test-bed host's QEMU TLS directory as seen from outside its mount namespace."""
-    return '/var/lib/wa-testbed/%s/root/etc/pki/qemu' % host
+    return os.path.join(pki_dir(host), 'qemu')
 
 
 def _name(common_name):
@@ -31,7 +36,7 @@ def _name(common_name):
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _pem(cert):
+def pem(cert):
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
@@ -61,9 +66,9 @@ def other_ca():
     return cert, key
 
 
-def server_certificate(host, address, ca, days=(-1, 30)):
-    """(certificate PEM, key PEM) of a QEMU server certificate for `address`, signed by `ca` (certificate, key),
-    valid from `days[0]` to `days[1]` days from now."""
+def server_certificate(host, address, ca, days=(-1, 30), usage=ExtendedKeyUsageOID.SERVER_AUTH):
+    """(certificate PEM, key PEM) of a server certificate (or a client one, `usage` CLIENT_AUTH) for `address`,
+    signed by `ca` (certificate, key), valid from `days[0]` to `days[1]` days from now."""
     ca_cert, ca_key = ca
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -75,18 +80,19 @@ def server_certificate(host, address, ca, days=(-1, 30)):
             .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=True, content_commitment=False,
                                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                          crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]),
                            critical=False)
             .sign(ca_key, hashes.SHA256()))
-    return _pem(cert), _key_pem(key)
+    return pem(cert), _key_pem(key)
 
 
 @contextlib.contextmanager
-def replaced(host, files):
-    """`with replaced(host, {name: bytes or None}):` the host's QEMU TLS directory with these files in place
-    (None: removed); the host's own files are back afterwards, whatever happened."""
-    directory = qemu_dir(host)
+def replaced(host, files, under='qemu'):
+    """`with replaced(host, {name: bytes or None}):` the host's QEMU TLS directory (or another directory
+    `under` its /etc/pki, names relative to it) with these files in place (None: removed); the host's own files
+    are back afterwards, whatever happened."""
+    directory = os.path.join(pki_dir(host), under)
     backup = directory + '.wa-test-backup'
     shutil.copytree(directory, backup)
     try:
