@@ -6,6 +6,8 @@ __metaclass__ = type
 
 import json
 import os
+import re
+import signal
 import subprocess
 import time
 
@@ -124,6 +126,22 @@ def run_role(role, variables, host='hv1', tasks_from=None):
 def libvirtd_pid(host):
     with open('/var/lib/wa-testbed/%s/libvirtd.pid' % host) as pidfile:
         return int(pidfile.read().strip())
+
+
+def kill_libvirtd(host, timeout=30):
+    """SIGKILL a test-bed host's libvirtd, as a crash would, and wait until it is gone (its QEMUs run on)."""
+    pid = libvirtd_pid(host)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open('/proc/%d/status' % pid) as status:
+                if re.search(r'^State:\s*Z', status.read(), re.M):
+                    return  # dead, not yet reaped
+        except (IOError, OSError):
+            return
+        time.sleep(0.05)
+    raise AssertionError('libvirtd of %s (pid %d) still runs %d s after SIGKILL' % (host, pid, timeout))
 
 
 def start_libvirtd(host):
@@ -302,21 +320,33 @@ def one_healthy_copy(vm_name):
     return host if all(report.healthy for report in fresh) else None
 
 
-def remove_everywhere(vm):
-    """Destroy and undefine `vm` on every host, as far as libvirt lets us (a stuck job may not)."""
-    for host in HOSTS:
-        conn = open_connection(HOSTS[host].uri)
-        try:
-            dom = conn.lookupByName(vm)
-            if dom.isActive():
-                dom.destroy()
-            if dom.isPersistent():
-                dom.undefine()
-        except libvirt.libvirtError as err:
-            if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
-                print('REMOVE %s on %s: %s' % (vm, host, err.get_error_message()))
-        finally:
-            conn.close()
+def remove_everywhere(vm, timeout=20):
+    """Destroy and undefine `vm` on every host, as far as libvirt lets us (a stuck job may not): a copy that
+    stops between the two calls, or a definition a finishing migration leaves, is tried again until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        errors = []
+        for host in HOSTS:
+            conn = open_connection(HOSTS[host].uri)
+            try:
+                dom = conn.lookupByName(vm)
+                for wanted, action in ((dom.isActive, dom.destroy), (dom.isPersistent, dom.undefine)):
+                    try:
+                        if wanted():
+                            action()
+                    except libvirt.libvirtError as err:
+                        errors.append('%s on %s: %s' % (vm, host, err.get_error_message()))
+            except libvirt.libvirtError as err:
+                if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    errors.append('%s on %s: %s' % (vm, host, err.get_error_message()))
+            finally:
+                conn.close()
+        if not errors and not states(vm):
+            return
+        if time.monotonic() > deadline:
+            print('REMOVE %s' % '; '.join(errors or ['%s still on %s' % (vm, states(vm))]))
+            return
+        time.sleep(1)
 
 
 def give_back(vm_name, home):
