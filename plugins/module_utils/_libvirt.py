@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -57,3 +58,24 @@ def open_connection(uri, read_only=False):
         return libvirt.openReadOnly(uri) if read_only else libvirt.open(uri)
     except libvirt.libvirtError as err:
         raise LibvirtUnavailable('cannot connect to libvirt at %s: %s' % (uri, err.get_error_message()))
+
+
+def alive(conn):
+    """Whether a connection still reaches its daemon (False once the daemon died or restarted)."""
+    try:
+        return bool(conn.isAlive())
+    except libvirt.libvirtError:
+        return False
+
+
+def reconnect(uri, wait_s, interval_s=1.0, clock=time.monotonic, sleep=time.sleep):
+    """A new connection to `uri`, retried for up to `wait_s` seconds (a restarted libvirtd takes seconds to
+    listen again); raises LibvirtUnavailable when it does not answer in that time."""
+    deadline = clock() + wait_s
+    while True:
+        try:
+            return open_connection(uri)
+        except LibvirtUnavailable:
+            if clock() + interval_s > deadline:
+                raise
+            sleep(interval_s)

@@ -205,7 +205,7 @@ class Evacuation:
                 name, target['uri'], move['method'], params, destination_postcopy_capable=target['postcopy_capable'],
                 check_mode=self.check_mode, lock_dir=self.lock_dir, option_overrides=overrides, precopy_policy=policy,
                 learned=self._learned, on_arrival=on_arrival, streams=self.concurrency, source_busy=self.source_busy,
-            ).run(source, destination, self.source_uri)
+            ).run(source, destination, self.source_uri, target['control_uri'])
             sample = result.pop('calibration_sample', None)
             self._record_result(move, result, started_at, arrived[0] if arrived else None)
             self._learn(name, sample)

@@ -7,10 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    arrival, preflight, profiler, recovery, runner, stats_polling)
+    _libvirt, arrival, preflight, profiler, recovery, runner, stats_polling)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     assessment, migration_monitor, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
@@ -123,6 +124,53 @@ def pause_unaware_destination(destination, name, timeout_s=10.0):
         'could not pause the destination\'s post-copy: %s' % error)
 
 
+def failed_job_stats(dom, timeout_s=5.0):
+    """The source's job statistics of a failed post-copy (its QEMU's counters at the failure), or None."""
+    stats = {}
+
+    def ask():
+        stats.update(dom.jobStats())
+
+    returned, error = recovery.call_within(ask, timeout_s)
+    return stats if returned and error is None else None
+
+
+class CompletedJob:
+    """`with CompletedJob(conn, dom) as completed:` ... `completed.wait()`: the statistics libvirt sends
+    with the domain's job-completed event (the source's, before the domain leaves it), or None."""
+
+    def __init__(self, conn, dom):
+        self.conn, self.dom = conn, dom
+        self.stats = None
+        self.done = threading.Event()
+        self.callback = None
+
+    def _on_completed(self, _conn, _dom, stats, _opaque):
+        self.stats = stats
+        self.done.set()
+
+    def __enter__(self):
+        try:
+            self.callback = self.conn.domainEventRegisterAny(
+                self.dom, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_completed, None)
+        except libvirt.libvirtError:
+            self.callback = None
+        return self
+
+    def wait(self, timeout_s=5.0):
+        if self.callback is not None:
+            self.done.wait(timeout_s)
+        return self.stats
+
+    def __exit__(self, *_exc):
+        if self.callback is not None:
+            try:
+                self.conn.domainEventDeregisterAny(self.callback)
+            except libvirt.libvirtError:
+                pass
+        return False
+
+
 def resume_split(source, destination, dom, options, details=None):
     """Resume a VM split by a failed post-copy; returns the details, or raises MigrationFailed with the steps."""
     name = dom.name()
@@ -132,11 +180,14 @@ def resume_split(source, destination, dom, options, details=None):
     attempts = []
     if blocker is None:
         details['destination_paused'] = pause_unaware_destination(destination, name)
-        resumed, attempts = recovery.resume(dom, options)
-        details['recovery_attempts'] = attempts
-        if resumed:
-            details['recovered'] = True
-            return details
+        at_failure = failed_job_stats(dom)
+        with CompletedJob(source, dom) as completed:
+            resumed, attempts = recovery.resume(dom, options)
+            details['recovery_attempts'] = attempts
+            if resumed:
+                details['recovered'] = True
+                details['resend'] = recovery.resend_figures(at_failure, completed.wait())
+                return details
     where = locate(source, destination, name)
     source_uri = source.getURI()
     steps = recovery.operator_steps(name, source_uri, options.dest_uri, blocker)
@@ -188,7 +239,7 @@ def restore_polling(source, destination, name, where):
     return None
 
 
-def migrate_vm(source, destination, dom, options, precopy_policy=None, on_arrival=None):
+def migrate_vm(source, destination, dom, options, precopy_policy=None, on_arrival=None, dest_control_uri=None):
     """Run the migration and check the VM runs on the destination.
 
     `on_arrival()` is called once, in the event loop's thread, when the destination's libvirt
@@ -207,25 +258,47 @@ def migrate_vm(source, destination, dom, options, precopy_policy=None, on_arriva
     if stats_polling.needs_pause(options.method, options.postcopy_possible):
         stats_polling.pause(dom)
     job = runner.MigrationRunner(source, dom, options, policy=precopy_policy)
+    fresh = None
     try:
-        with arrival.ArrivalWatch(destination, name, on_arrival, clock=job.clock) as watch:
-            result = job.run()
-        result['running_on_destination_s'] = None if watch.at is None else round(watch.at - job.start, 3)
-    except runner.MigrationFailed as err:
+        try:
+            with arrival.ArrivalWatch(destination, name, on_arrival, clock=job.clock) as watch:
+                result = job.run()
+            result['running_on_destination_s'] = None if watch.at is None else round(watch.at - job.start, 3)
+        except runner.MigrationFailed as err:
+            if dest_control_uri and not _libvirt.alive(destination):
+                fresh = reconnect_destination(dest_control_uri, options.recovery_budget_s, err.details)
+                destination = fresh or destination
+            where = locate(source, destination, name)
+            if recovery.is_split(where):
+                result = resume_split(source, destination, dom, options, err.details)
+            else:
+                err.details.update(vm_location=where, destination_state=where['destination'],
+                                   stats_polling=restore_polling(source, destination, name, where))
+                raise runner.MigrationFailed('%s; the VM is %s' % (err, where_text(where)), err.details)
         where = locate(source, destination, name)
-        if recovery.is_split(where):
-            result = resume_split(source, destination, dom, options, err.details)
-        else:
-            err.details.update(vm_location=where, destination_state=where['destination'],
-                               stats_polling=restore_polling(source, destination, name, where))
-            raise runner.MigrationFailed('%s; the VM is %s' % (err, where_text(where)), err.details)
-    where = locate(source, destination, name)
-    result.update(vm_location=where, destination_state=where['destination'],
-                  stats_polling=restore_polling(source, destination, name, where))
-    if where['destination'] != 'running':
-        raise runner.MigrationFailed('%s: the migration returned, but the VM is %s' % (name, where_text(where)),
-                                     result)
-    return result
+        result.update(vm_location=where, destination_state=where['destination'],
+                      stats_polling=restore_polling(source, destination, name, where))
+        if where['destination'] != 'running':
+            raise runner.MigrationFailed('%s: the migration returned, but the VM is %s' % (name, where_text(where)),
+                                         result)
+        return result
+    finally:
+        if fresh is not None:
+            fresh.close()
+
+
+def reconnect_destination(uri, wait_s, details):
+    """A new connection to a destination whose libvirtd went away during the migration (killed, restarted),
+    waited for up to `wait_s`; None when it did not come back.  `details` says which."""
+    began = time.monotonic()
+    try:
+        conn = _libvirt.reconnect(uri, wait_s)
+    except _libvirt.LibvirtUnavailable as err:
+        details['destination_reconnected'] = 'no: %s' % err
+        return None
+    details['destination_reconnected'] = 'after %.1f s: its libvirtd went away during the migration' % (
+        time.monotonic() - began)
+    return conn
 
 
 def wait_for_postcopy(source, destination, name, timeout_s, poll_s=1.0):

@@ -139,5 +139,32 @@ def resume(dom, options, interval_s=2.0, clock=time.monotonic, sleep=time.sleep,
         sleep(interval_s)
 
 
+def _pages_sent(stats):
+    """Pages QEMU has sent, zero pages included (libvirt's memory_normal + memory_constant), or None."""
+    if (stats or {}).get('memory_normal') is None:
+        return None
+    return stats['memory_normal'] + stats.get('memory_constant', 0)
+
+
+def resend_figures(at_failure, completed):
+    """What a resumed post-copy sent again, from libvirt's job statistics, in bytes of guest memory (pages times
+    the page size, zero pages included); None where unknown.
+
+    `at_failure`: the source's statistics of the failed job (its QEMU counts on across the resume),
+    `completed`: those of the job the resume completed.  After the resume the source sends the pages the
+    destination had not received: those still to send at the failure, plus those in flight when the link
+    failed (sent, never received), which is what it sends again.
+    """
+    at_failure, completed = at_failure or {}, completed or {}
+    remaining = at_failure.get('memory_remaining')
+    page = completed.get('memory_page_size') or at_failure.get('memory_page_size')
+    before, total = _pages_sent(at_failure), _pages_sent(completed)
+    if None in (remaining, page, before, total) or total < before:
+        return dict(remaining_at_failure_bytes=remaining, sent_after_resume_bytes=None, resent_bytes=None)
+    after = (total - before) * page
+    return dict(remaining_at_failure_bytes=remaining, sent_after_resume_bytes=after,
+                resent_bytes=max(0, after - remaining))
+
+
 def describe_split(where):
     return 'source: %s, destination: %s' % (where.get('source'), where.get('destination'))

@@ -79,6 +79,7 @@ class VmMove:
         self.precopy_policy = precopy_policy
         self.learned = learned
         self.source_uri = None
+        self.dest_control_uri = None
         # What the destination is known to do (an override per destination, as evacuate.yml reads it from the
         # libvirt_host role's fact), else the setting; None: recovery.resume_blocker judges by version.
         self.postcopy_recoverable = self.option_overrides.get('postcopy_recoverable', params.get('postcopy_recoverable'))
@@ -87,13 +88,15 @@ class VmMove:
         return settings.migration_options(self.params, method, self.dest_uri, self.postcopy_possible, predictions,
                                           **self.option_overrides)
 
-    def run(self, source, destination, source_uri):
+    def run(self, source, destination, source_uri, dest_control_uri=None):
         """The result (with `outcome`, `changed`, `vm_location`); raises WaError (with `vm_location`).
 
-        `source_uri`: how this process reached the source (to find its daemon for migration_uri.check).
+        `source_uri`: how this process reached the source (to find its daemon for migration_uri.check);
+        `dest_control_uri`: how it reached the destination (to connect again to a restarted libvirtd).
         """
         names.check_domain_name(self.name)
         self.source_uri = source_uri
+        self.dest_control_uri = dest_control_uri
         try:
             migration_uri.check(source_uri, self.dest_uri)
             preflight.check_distinct_hosts(source, destination)
@@ -178,7 +181,7 @@ class VmMove:
             options = options._replace(auto_converge_initial=decision['auto_converge_initial_pct'])
         try:
             result = migration.migrate_vm(source, destination, dom, options, precopy_policy=self.precopy_policy,
-                                          on_arrival=self.on_arrival)
+                                          on_arrival=self.on_arrival, dest_control_uri=self.dest_control_uri)
         except WaError as err:
             for key, value in decision.items():
                 err.details.setdefault(key, value)
@@ -269,7 +272,7 @@ def migrate_one(params, check_mode):
         move = VmMove(params['name'], params['dest_uri'], params['method'], params,
                       destination_postcopy_capable=params['destination_postcopy_capable'], check_mode=check_mode,
                       lock_dir=params['lock_dir'])
-        result = move.run(source, destination, params['uri'])
+        result = move.run(source, destination, params['uri'], control_uri)
         sample = result.pop('calibration_sample', None)
         result['calibration_samples'] = [sample] if sample else []
         return result

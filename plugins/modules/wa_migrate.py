@@ -283,6 +283,14 @@ recovery_attempts:
   returned: when post-copy failed and resuming was tried
   type: list
   elements: str
+resend:
+  description:
+    - What the resumed post-copy sent, from libvirt's job statistics of the failed job and of the resumed one (bytes;
+      null where libvirt gave none) - C(remaining_at_failure_bytes), still to send when the link failed;
+      C(sent_after_resume_bytes), sent after the resume; C(resent_bytes), sent again (in flight when the link failed).
+  returned: when a failed post-copy was resumed
+  type: dict
+  sample: {remaining_at_failure_bytes: 62914560, sent_after_resume_bytes: 63963136, resent_bytes: 1048576}
 postcopy_recoverable:
   description: Whether a failed post-copy between these hosts could be resumed, as the plan took it.
   returned: when the VM was planned for

@@ -23,9 +23,9 @@ import pytest
 from lxml import etree
 
 from testbed_helpers import (
-    HOSTS, LinkDown, assert_healthy_after, console_log, current_host, give_back, latest_seq, libvirtd_pid,
+    HOSTS, LinkDown, assert_healthy_after, console_log, current_host, give_back, kill_libvirtd, latest_seq, libvirtd_pid,
     longest_report_gap_s, module_result, other_host as other, postcopy_recoverable, remove_everywhere, start_libvirtd,
-    start_module, wait_for_phase, wait_for_postcopy_on_both, wait_for_states, where_is)
+    start_module, states, wait_for_phase, wait_for_postcopy_on_both, wait_for_states, where_is)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import open_connection
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.recovery import HUNG
 
@@ -159,6 +159,11 @@ def assert_resumed_or_reported(vm, result, home, seq, what):
         assert_healthy_after(vm, seq)
         print('GUEST STALL %s: longest gap between health reports %.1f s'
               % (what, longest_report_gap_s(vm, seq)))
+        resend = result['resend']
+        print('RESENT %s: %s' % (what, dict((k, None if v is None else round(v / 1048576.0, 2))
+                                            for k, v in resend.items())))
+        # libvirt's statistics of both jobs came: what the resume sent covers what was still to send.
+        assert resend['sent_after_resume_bytes'] is not None and resend['resent_bytes'] >= 0, resend
         return True
     assert result.get('failed') and result['recovery_attempts'], result
     assert result['vm_location']['source'] == 'paused (post-copy failed)', result['vm_location']
@@ -222,6 +227,27 @@ def test_link_cut_in_the_switch_over_window_ends_resumed_or_reported(pc_vm, tmp_
     assert_healthy_after(vm, seq)
 
 
+def test_the_destinations_libvirtd_restarted_while_the_vm_is_split_ends_resumed_or_reported(pc_vm, tmp_path):
+    """The link resets in post-copy, and while the VM is split the destination's libvirtd is killed and started
+    again: the restarted daemon finds the split VM's QEMU, and the module's resume gets through once the link
+    is back, or says why within its budget."""
+    vm = pc_vm
+    home = current_host(vm)
+    dest = other(home)
+    seq = latest_seq(vm)
+    process, _progress = start_migration(vm, home, dest, tmp_path, method='postcopy', bandwidth_mibps=20,
+                                         recovery_budget_s=90)
+    wait_for_postcopy_on_both(vm, home, dest)
+    with LinkDown(dest, reject=True):
+        wait_for_states(vm, {home: (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)})
+        kill_libvirtd(dest)
+        start_libvirtd(dest)
+        print('DESTINATION RESTARTED while split: %s' % states(vm))
+        time.sleep(2)
+    result = module_result(process)
+    assert_resumed_or_reported(vm, result, home, seq, 'after the destination libvirtd restarted')
+
+
 def test_link_back_after_the_recovery_budget_fails_with_the_split_and_a_rerun_resumes_it(pc_vm, tmp_path):
     vm = pc_vm
     home = current_host(vm)
@@ -249,7 +275,7 @@ def test_killed_destination_libvirtd_in_precopy_leaves_the_source_running(bed, t
     seq = latest_seq('wa-read')
     process, progress = start_migration('wa-read', home, other(home), tmp_path, method='precopy', bandwidth_mibps=20)
     wait_for_phase(progress, 'pre-copy')
-    os.kill(libvirtd_pid(other(home)), signal.SIGKILL)
+    kill_libvirtd(other(home))
     result = module_result(process)
     start_libvirtd(other(home))
     assert result.get('failed'), result
@@ -285,7 +311,7 @@ def test_a_destination_killed_mid_evacuation_has_its_vms_moved_to_the_other_one(
     process = start_module(home, 'wa_evacuate', dict(uri=HOSTS[home].uri, moves=moves, destinations=destinations,
                                                      bandwidth_mibps=20, link_timeout_s=5, progress_file=progress))
     wait_for_phase(progress, 'pre-copy')
-    os.kill(libvirtd_pid(dead), signal.SIGKILL)
+    kill_libvirtd(dead)
     result = module_result(process)
     start_libvirtd(dead)
     assert not result.get('failed'), result.get('msg')
@@ -322,7 +348,7 @@ def test_the_sources_libvirtd_restarted_mid_evacuation_has_the_cut_move_made_aga
     process = start_module(home, 'wa_evacuate', dict(uri=HOSTS[home].uri, moves=moves, destinations=destinations,
                                                      bandwidth_mibps=20, link_timeout_s=5, progress_file=progress))
     wait_for_phase(progress, 'pre-copy')
-    os.kill(libvirtd_pid(home), signal.SIGKILL)
+    kill_libvirtd(home)
     time.sleep(2)
     start_libvirtd(home)
     result = module_result(process)

@@ -137,7 +137,7 @@ def test_a_destination_lost_mid_evacuation_sends_its_moves_to_the_others(monkeyp
 
     went = []
 
-    def run(self, _source, _destination, _source_uri):
+    def run(self, _source, _destination, _source_uri, _dest_control_uri=None):
         went.append((self.name, self.dest_uri, self.method))
         return dict(outcome=vm_move.MOVED, changed=True, method_used=self.method, wall_time_s=1.0, total_time_s=0.5)
 
@@ -224,7 +224,7 @@ def test_a_move_cut_by_a_restart_of_the_sources_libvirtd_is_made_again_once_the_
         monkeypatch, tmp_path):
     calls = []
 
-    def run(self, _source, _destination, _source_uri):
+    def run(self, _source, _destination, _source_uri, _dest_control_uri=None):
         calls.append(self.name)
         if len(calls) == 1:
             raise libvirt.libvirtError('End of file while reading data: Input/output error')
@@ -238,7 +238,7 @@ def test_a_move_cut_by_a_restart_of_the_sources_libvirtd_is_made_again_once_the_
 
 
 def test_a_move_cut_by_a_lost_connection_is_made_again_only_once(monkeypatch, tmp_path):
-    def run(self, _source, _destination, _source_uri):
+    def run(self, _source, _destination, _source_uri, _dest_control_uri=None):
         raise libvirt.libvirtError('End of file while reading data: Input/output error')
 
     class Settled(SourceRestarts):
@@ -251,7 +251,7 @@ def test_a_move_cut_by_a_lost_connection_is_made_again_only_once(monkeypatch, tm
 
 
 def test_a_migration_stream_that_failed_is_not_taken_for_a_lost_source(monkeypatch, tmp_path):
-    def run(self, _source, _destination, _source_uri):
+    def run(self, _source, _destination, _source_uri, _dest_control_uri=None):
         raise libvirt.libvirtError("operation failed: job 'migration out' failed: Unable to write to socket: "
                                    "Broken pipe")
 
@@ -311,7 +311,7 @@ def test_what_a_move_teaches_as_its_vm_arrives_re_plans_the_next_before_it_start
 
     started, learned_at_start = set(), {}
 
-    def run(self, _source, _destination, _source_uri):
+    def run(self, _source, _destination, _source_uri, _dest_control_uri=None):
         started.add(self.name)
         learned_at_start[self.name] = sum(len(samples) for samples in self.learned().values())
         self.on_arrival()

@@ -100,3 +100,33 @@ def test_a_resume_call_that_never_returns_does_not_hold_the_module_past_its_budg
     dom.hang.set()
     assert not resumed and attempts == [recovery.HUNG]
     assert time.monotonic() - started < 5
+
+
+MIB = 1024 * 1024
+PAGE = 4096
+
+
+def stats(pages, zero_pages=0, remaining_mib=None):
+    found = dict(memory_normal=pages, memory_constant=zero_pages, memory_page_size=PAGE)
+    if remaining_mib is not None:
+        found['memory_remaining'] = remaining_mib * MIB
+    return found
+
+
+def test_what_a_resume_sent_again_is_what_it_sent_beyond_what_was_still_to_send():
+    # 60 MiB left at the failure; 70 MiB of pages (zero pages count: they were still to send) after the resume.
+    figures = recovery.resend_figures(stats(20000, 5600, remaining_mib=60), stats(35000, 8520))
+    assert figures == dict(remaining_at_failure_bytes=60 * MIB, sent_after_resume_bytes=70 * MIB,
+                           resent_bytes=10 * MIB)
+
+
+def test_a_resume_that_sent_less_than_was_left_resent_nothing():
+    figures = recovery.resend_figures(stats(20000, remaining_mib=60), stats(20000 + 50 * 256))
+    assert figures['sent_after_resume_bytes'] == 50 * MIB and figures['resent_bytes'] == 0
+
+
+def test_resend_figures_are_unknown_without_both_jobs_statistics():
+    assert recovery.resend_figures(None, stats(1))['resent_bytes'] is None
+    assert recovery.resend_figures(stats(5, remaining_mib=1), {})['sent_after_resume_bytes'] is None
+    # Counters that went backwards belong to another QEMU: nothing to compare.
+    assert recovery.resend_figures(stats(5, remaining_mib=1), stats(4))['resent_bytes'] is None
