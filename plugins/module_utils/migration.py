@@ -265,10 +265,13 @@ def migrate_vm(source, destination, dom, options, precopy_policy=None, on_arriva
                 result = job.run()
             result['running_on_destination_s'] = None if watch.at is None else round(watch.at - job.start, 3)
         except runner.MigrationFailed as err:
-            if dest_control_uri and not _libvirt.alive(destination):
-                fresh = reconnect_destination(dest_control_uri, options.recovery_budget_s, err.details)
-                destination = fresh or destination
             where = locate(source, destination, name)
+            if dest_control_uri and recovery.is_split(where) and not _libvirt.alive(destination):
+                # Only a split VM needs the destination back: anything else is whole on one side already.
+                fresh = reconnect_destination(dest_control_uri, options.recovery_budget_s, err.details)
+                if fresh is not None:
+                    destination = fresh
+                    where = locate(source, destination, name)
             if recovery.is_split(where):
                 result = resume_split(source, destination, dom, options, err.details)
             else:
