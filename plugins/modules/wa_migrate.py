@@ -283,6 +283,13 @@ recovery_attempts:
   returned: when post-copy failed and resuming was tried
   type: list
   elements: str
+destination_unaware:
+  description:
+    - Set when, as the resume began, the destination still ran its post-copy as if nothing had failed (the source's
+      connection was reset, the destination's was not) - libvirt then refuses a resume until the destination's QEMU
+      notices, at the guest's next page request; null otherwise.
+  returned: when post-copy failed and resuming was tried
+  type: str
 resend:
   description:
     - What the resumed post-copy sent, from libvirt's job statistics of the failed job and of the resumed one (bytes;
