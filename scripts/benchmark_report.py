@@ -5,8 +5,9 @@
     . scripts/env.sh && python scripts/benchmark_report.py docs/evaluation
 
 Reads DIR/runs.csv and DIR/evacuations.csv (written by playbooks/benchmark.yml) and writes
-into DIR: report.md, calibration.json, time.png, downtime.png, slowdown.png and
-predicted_vs_measured.png.  Prints the targets.
+into DIR: report.md, calibration.json, time.png, downtime.png, slowdown.png,
+predicted_vs_measured.png and, with application guests' runs (load_series.jsonl), latency.png.
+Prints the targets.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -243,6 +244,64 @@ def evacuation_lines(directory):
     return lines
 
 
+def application_lines(runs):
+    """The application guests' table: per cell and method, time and what the users felt."""
+    cells = evaluation.application_summary(runs)
+    if not cells:
+        return ['No application guest in these runs.']
+    lines = ['| application | MiB/s | method | runs ok | median time s | p99 ms (median) | longest stall ms | '
+             'replies/s during | failed requests | data errors | auto chose |', '|---|---|---|---|---|---|---|---|---|---|---|']
+    verdicts = []
+    for cell in cells:
+        for method in evaluation.ALL_METHODS:
+            stats = cell['stats'].get(method)
+            if stats is None:
+                continue
+            lines.append('| %s | %s | %s | %d/%d | %s | %s | %s | %s | %d | %d | %s |' % (
+                cell['workload'], bandwidth_text(cell['bandwidth_mibps']), method, stats['successes'], stats['n'],
+                fmt(stats['median_total_s'], 2), fmt(stats['median_p99_ms'], 1), fmt(stats['max_stall_ms'], 0),
+                fmt(stats['median_rps_during'], 0), stats['failed_requests'], stats['data_errors'],
+                ', '.join(stats['chosen'])))
+        verdicts.append(
+            '- %s at %s: best fixed by time %s, by p99 %s; auto / best fixed: time %s (<= 1.05 %s), p99 %s '
+            '(<= 1.2 %s); the collection\'s methods %s' % (
+                cell['workload'], bandwidth_text(cell['bandwidth_mibps']) + (' MiB/s' if cell['bandwidth_mibps'] else ''),
+                cell['best_fixed'], cell['best_fixed_p99'],
+                fmt(cell['auto_time_ratio'], 2), {True: 'met', False: 'MISSED', None: '-'}[cell['auto_time_met']],
+                fmt(cell['auto_p99_ratio'], 2), {True: 'met', False: 'MISSED', None: '-'}[cell['auto_p99_met']],
+                'lost no request and no data' if cell['clean'] else 'FAILED requests or lost data'))
+    return lines + [''] + verdicts
+
+
+def latency_plot(directory, path):
+    """Latency over time around the migration, one panel per application cell, one line per method (its first
+    repetition); the migration's start (0), switch (dotted) and end (dashed) marked.  False without series."""
+    series = [s for s in evaluation.read_series(evaluation.series_file(os.path.join(directory, 'runs.csv')))
+              if s['repetition'] == 1]
+    cells = sorted(set((s['workload'], s['memory_mib'], s['bandwidth_mibps']) for s in series))
+    if not cells:
+        return False
+    fig, axes = plt.subplots(len(cells), 1, figsize=(11, 3.2 * len(cells)), squeeze=False)
+    for axis, cell in zip(axes[:, 0], cells):
+        for line in [s for s in series if (s['workload'], s['memory_mib'], s['bandwidth_mibps']) == cell]:
+            points = [p for p in line['points'] if p[2] is not None]
+            colour = COLOURS.get(line['method'], '#333333')
+            axis.plot([p[0] for p in points], [p[2] for p in points], label=line['method'], color=colour, lw=1.2)
+            axis.axvline(line['end_s'], color=colour, ls='--', lw=0.8)
+            if line.get('switch_s') is not None:
+                axis.axvline(line['switch_s'], color=colour, ls=':', lw=0.8)
+        axis.axvline(0, color='black', lw=0.8)
+        axis.set_yscale('log')
+        axis.set_title('%s, %s MiB of memory, %s' % (cell[0], cell[1], '%s MiB/s' % cell[2] if cell[2] else 'uncapped'))
+        axis.set_xlabel('seconds since the migration started (dotted: switch to post-copy, dashed: end)')
+        axis.set_ylabel('longest latency (ms)')
+        axis.legend(fontsize=7, ncol=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return True
+
+
 def write_report(directory, command, shaped_link):
     runs = evaluation.read_runs(os.path.join(directory, 'runs.csv'))
     if not runs:
@@ -267,6 +326,7 @@ def write_report(directory, command, shaped_link):
                  'Guest slowdown per workload and method (from the guest\'s own work reports)',
                  os.path.join(directory, 'slowdown.png'))
     predicted_vs_measured(runs, os.path.join(directory, 'predicted_vs_measured.png'))
+    latency = latency_plot(directory, os.path.join(directory, 'latency.png'))
 
     met_auto = [c['auto_within_target'] for c in summary if c['auto_within_target'] is not None]
     met_model = [c['model_within_target'] for c in summary if c['model_within_target'] is not None]
@@ -315,6 +375,19 @@ def write_report(directory, command, shaped_link):
         'for an evacuation that left nothing behind (the budget cut off a migration otherwise).',
         '',
     ] + evacuation_lines(directory) + [
+        '',
+        '## Application guests',
+        '',
+        'Real applications in the guests under a load from the host side of the test bed\'s bridge, every request '
+        'recorded (docs/evaluation.md, "Application guests"): the figures are what the application\'s users felt '
+        'while the migration ran, from the same record before, during and after it. p99 and the longest stall '
+        'are of the requests waiting during the migration; a failed request or a data error counts over the '
+        'run\'s whole window.',
+        '',
+    ] + application_lines(runs) + ([
+        '',
+        '![latency around the migration](latency.png)',
+    ] if latency else []) + [
         '',
         '## Every method on every workload',
         '',

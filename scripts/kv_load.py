@@ -7,8 +7,8 @@ its network namespace:
 
     ip netns exec wa-testbed python scripts/kv_load.py 10.78.5.9 --record /tmp/kv.jsonl --rate 300
 
-It waits for memcached to answer, then makes requests until --duration or SIGTERM/SIGINT, one
-JSON line of --record each, and prints its totals as JSON.
+It waits for memcached to answer, then makes requests until --duration, SIGTERM/SIGINT or
+--stop-file exists, one JSON line of --record each, and prints its totals as JSON.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -47,10 +47,15 @@ def main(argv=None):
     parser.add_argument('--timeout', type=float, default=5.0, help='seconds for one reply')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--wait-ready', type=float, default=60.0, help='seconds to wait for memcached first')
+    parser.add_argument('--stop-file', help='stop once this file exists (for a load started asynchronously)')
     args = parser.parse_args(argv)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if args.stop_file:
+        watcher = threading.Thread(target=kv_load.stop_when_exists, args=(args.stop_file, stop), name='stop-file')
+        watcher.daemon = True
+        watcher.start()
     try:
         version = kv_load.wait_ready(args.host, args.port, args.wait_ready)
         load = kv_load.Load(args.host, args.port, keys=args.keys, value_size=args.value_size,

@@ -24,8 +24,9 @@ options:
   cells:
     description:
       - The workload cells, each a C(workload) (its name in the results) at a C(memory_mib).
-      - A cell may list its own C(methods) (a subset of O(methods)) and set C(postcopy_allowed=false) (as for a
-        destination that cannot take post-copy; its runs carry it, and it cannot list C(postcopy) or C(hybrid)).
+      - A cell may list its own C(methods) (a subset of O(methods)) and C(bandwidths_mibps) (a subset of
+        O(bandwidths_mibps)), and set C(postcopy_allowed=false) (as for a destination that cannot take post-copy;
+        its runs carry it, and it cannot list C(postcopy) or C(hybrid)).
     type: list
     elements: dict
     required: true

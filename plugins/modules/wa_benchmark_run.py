@@ -85,6 +85,18 @@ options:
       - The benchmark's CSV; the run is appended to it.
       - Without it the run is made and returned but not recorded (a warm-up).
     type: path
+  load_record:
+    description:
+      - For an application guest, the record of its load generator (C(scripts/kv_load.py) C(--record)), running
+        for the whole run; the run then waits O(load_settle_s) before and after the migration and records what
+        the application's users felt (C(rps_before), C(rps_during), C(rps_after), C(p50_ms), C(p99_ms),
+        C(max_latency_ms), C(longest_stall_ms), C(failed_requests), C(data_errors); docs/evaluation.md).
+      - Without it those columns stay empty (a wagen guest).
+    type: path
+  load_settle_s:
+    description: Seconds of load recorded before and after the migration with O(load_record), from 1 to 60.
+    type: float
+    default: 5
 notes:
   - Supports check mode - it reports where the VM would go and moves nothing.
   - Every method of a cell runs under the same O(bandwidth_mibps) (0 - uncapped - included), so that methods are compared fairly.
@@ -150,6 +162,8 @@ def main():
             dirty_rate_mibps=dict(type='float'),
             console_log=dict(type='path', required=True),
             results_file=dict(type='path'),
+            load_record=dict(type='path'),
+            load_settle_s=dict(type='float', default=5),
             **dict(settings.MIGRATION_ARGUMENT_SPEC, **settings.CALIBRATION_ARGUMENT_SPEC)
         ),
         supports_check_mode=True,

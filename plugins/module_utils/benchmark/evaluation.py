@@ -15,8 +15,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import csv
+import json
 import os
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import load_summary
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, calibration
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
@@ -31,13 +33,13 @@ COLUMNS = (
     'predicted_total_s', 'total_s', 'downtime_ms', 'bytes', 'rounds', 'work_ratio', 'success', 'healthy',
     'cut_off',
     'method_used', 'transfer_mib', 'floor_s', 'postcopy_requests', 'time_budget_s', 'vm', 'source',
-    'destination', 'finished_at', 'job_s', 'max_downtime_ms', 'predicted_downtime_ms', 'rate_source', 'note',
-)
+    'destination', 'finished_at', 'job_s', 'max_downtime_ms', 'predicted_downtime_ms', 'rate_source',
+) + load_summary.FIGURES + ('note',)
 KEY = ('workload', 'memory_mib', 'bandwidth_mibps', 'method', 'repetition')
 BOOLEANS = ('success', 'healthy', 'cut_off')
 NUMBERS = ('memory_mib', 'dirty_rate_mbps', 'bandwidth_mibps', 'repetition', 'predicted_total_s', 'total_s',
            'downtime_ms', 'bytes', 'rounds', 'work_ratio', 'transfer_mib', 'floor_s', 'postcopy_requests',
-           'time_budget_s', 'job_s', 'max_downtime_ms', 'predicted_downtime_ms')
+           'time_budget_s', 'job_s', 'max_downtime_ms', 'predicted_downtime_ms') + load_summary.FIGURES
 
 # Reports before a migration that give the guest's normal work rate.
 BASELINE_REPORTS = 3
@@ -84,11 +86,39 @@ def append_csv(path, row, columns, what):
     if unknown:
         raise ValueError('not %s columns: %s' % (what, ', '.join(sorted(unknown))))
     new = not os.path.exists(path) or os.path.getsize(path) == 0
+    if not new:
+        with open(path) as handle:
+            header = next(csv.reader(handle), [])
+        if tuple(header) != tuple(columns):
+            raise ValueError('%s was written with other %s columns (%s); move it away or finish it with the code '
+                             'that wrote it' % (path, what, ', '.join(sorted(set(header) ^ set(columns))) or 'order'))
     with open(path, 'a') as handle:
         writer = csv.DictWriter(handle, columns, lineterminator='\n')
         if new:
             writer.writeheader()
         writer.writerow(dict((k, _csv_value(row.get(k))) for k in columns))
+
+
+def series_file(results_file):
+    """Where the latency series of an application guest's runs go: load_series.jsonl beside the runs."""
+    return os.path.join(os.path.dirname(os.path.abspath(results_file)), 'load_series.jsonl')
+
+
+def append_series(path, row, series):
+    """Append one run's latency series (load_summary.series, with its end and switch) as a JSON line keyed
+    like the run."""
+    line = dict((k, row.get(k)) for k in KEY)
+    line.update(series)
+    with open(path, 'a') as handle:
+        handle.write(json.dumps(line, sort_keys=True) + '\n')
+
+
+def read_series(path):
+    """Every recorded latency series ([] when there is no file)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
 
 def _csv_value(value):
@@ -105,14 +135,14 @@ def plan_runs(cells, methods, repetitions, bandwidths):
     """Every run of the matrix, in order: cell, bandwidth, repetition, method.
 
     Methods rotate from one repetition to the next, so that none always runs first.  A cell
-    may name its own `methods` (of these, in this order) and carry `postcopy_allowed: false`
-    (a destination that cannot take post-copy): its runs carry it.
+    may name its own `methods` (of these, in this order) and `bandwidths_mibps` (of these), and
+    carry `postcopy_allowed: false` (a destination that cannot take post-copy): its runs carry it.
     """
     runs = []
     for cell in cells:
         own = [m for m in methods if m in cell['methods']] if cell.get('methods') else list(methods)
         extra = {} if cell.get('postcopy_allowed', True) else {'postcopy_allowed': False}
-        for bandwidth in bandwidths:
+        for bandwidth in [b for b in bandwidths if b in cell.get('bandwidths_mibps', bandwidths)]:
             for repetition in range(1, repetitions + 1):
                 shift = (repetition - 1) % len(own)
                 for method in own[shift:] + own[:shift]:
@@ -220,6 +250,44 @@ def downtime_breaches(runs):
     return breaches
 
 
+def application_summary(runs, time_target=1.05, p99_target=1.2):
+    """Per application-guest cell (runs with the load's figures): per method the median time and the users'
+    figures, the best fixed method by time and by p99 latency, and auto against them (issue #16's targets:
+    time within `time_target` x, p99 within `p99_target` x the best fixed method's; no failed request, no data
+    error for the collection's methods)."""
+    summary = []
+    applications = [r for r in runs if r.get('p99_ms') is not None]
+    for cell in cells_of(applications):
+        mine = [r for r in applications if (r['workload'], r['memory_mib'], r['bandwidth_mibps']) == cell]
+        stats = method_stats(mine)
+        for method in stats:
+            theirs = [r for r in mine if r['method'] == method]
+            stats[method].update(
+                median_p99_ms=median(r['p99_ms'] for r in theirs),
+                max_stall_ms=max(r['longest_stall_ms'] or 0 for r in theirs),
+                median_rps_during=median(r['rps_during'] for r in theirs),
+                failed_requests=sum(r['failed_requests'] or 0 for r in theirs),
+                data_errors=sum(r['data_errors'] or 0 for r in theirs))
+        best = best_fixed(stats)
+        by_p99 = [(s['median_p99_ms'], m) for m, s in stats.items()
+                  if m in OWN_METHODS and s['success_ratio'] == 1.0 and s['median_p99_ms'] is not None]
+        best_p99 = min(by_p99)[1] if by_p99 else None
+        auto = stats.get(AUTO)
+        entry = dict(workload=cell[0], memory_mib=cell[1], bandwidth_mibps=cell[2], stats=stats,
+                     best_fixed=best, best_fixed_p99=best_p99, auto_time_ratio=None, auto_p99_ratio=None,
+                     auto_time_met=None, auto_p99_met=None,
+                     clean=all(s['failed_requests'] == 0 and s['data_errors'] == 0
+                               for m, s in stats.items() if m in OWN_METHODS + (AUTO,)))
+        if auto and best and auto['median_total_s'] and stats[best]['median_total_s']:
+            entry['auto_time_ratio'] = auto['median_total_s'] / stats[best]['median_total_s']
+            entry['auto_time_met'] = entry['auto_time_ratio'] <= time_target
+        if auto and best and auto['median_p99_ms'] is not None and stats[best]['median_p99_ms']:
+            entry['auto_p99_ratio'] = auto['median_p99_ms'] / stats[best]['median_p99_ms']
+            entry['auto_p99_met'] = entry['auto_p99_ratio'] <= p99_target
+        summary.append(entry)
+    return summary
+
+
 def summarise(runs, auto_target=1.05, model_target=0.20):
     """Per cell: the method stats, auto against the best fixed method and each baseline, and model error."""
     summary = []
@@ -311,6 +379,10 @@ def pending_runs(params):
             raise BadInput('a cell without post-copy cannot run postcopy or hybrid: %s' % (cell,))
         if not isinstance(cell.get('postcopy_allowed', True), bool):
             raise BadInput('a cell\'s postcopy_allowed must be true or false, got %s' % (cell,))
+        at = cell.get('bandwidths_mibps')
+        if at is not None and (not isinstance(at, list) or not at or set(at) - set(params['bandwidths_mibps'])):
+            raise BadInput('a cell\'s bandwidths_mibps must list some of %s, got %s'
+                           % (', '.join(str(b) for b in params['bandwidths_mibps']), cell))
     try:
         done = set(run_key(r) for r in read_runs(params['results_file']))
     except (IOError, OSError, KeyError, ValueError) as err:

@@ -26,6 +26,7 @@ __metaclass__ = type
 
 import hashlib
 import json
+import os
 import random
 import socket
 import time
@@ -319,3 +320,12 @@ def run(load, record, duration_s, rate, stop, sleep=time.sleep):
             stop.wait(0.05)
     load.close()
     return dict(load.totals)
+
+
+def stop_when_exists(path, stop, poll_s=0.2, exists=os.path.exists):
+    """Set `stop` (a threading.Event) once `path` exists, or return when `stop` is set otherwise."""
+    while not stop.is_set():
+        if exists(path):
+            stop.set()
+            return
+        stop.wait(poll_s)

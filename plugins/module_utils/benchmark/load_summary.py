@@ -99,3 +99,23 @@ def summarise(record, start, end, margin_s=None):
         figures['max_latency_ms'] = round(max(waiting), 3)
     figures['longest_stall_ms'] = round(longest_stall_s(record, start, end) * 1000.0, 3)
     return figures
+
+
+def series(record, start, end, margin_s, bin_s=0.25):
+    """Latency over time around a migration from `start` to `end`, for a plot: one point per `bin_s` from
+    `margin_s` before `start` to `margin_s` after `end`, each [seconds since `start`, replies in the bin,
+    the longest latency (ms) of the requests sent in it (None: none sent), failed requests sent in it]."""
+    first = start - margin_s
+    count = int(math.ceil((end + margin_s - first) / bin_s))
+    bins = [[round(first - start + i * bin_s, 3), 0, None, 0] for i in range(count)]
+    for request in record:
+        at = int((request['t'] - first) // bin_s)
+        if 0 <= at < count:
+            point = bins[at]
+            point[2] = max(point[2] or 0.0, round(request['lat_ms'], 3))
+            if not request['ok']:
+                point[3] += 1
+        done = int((ended(request) - first) // bin_s)
+        if request['ok'] and 0 <= done < count:
+            bins[done][1] += 1
+    return bins

@@ -18,7 +18,8 @@ import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
     guest_health, learning, migration, preflight, runner, vm_move)
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import baselines, evaluation
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import (
+    baselines, evaluation, load_summary)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import assessment
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
@@ -113,6 +114,11 @@ def run_once(source, destination, dom, request, params, source_uri):
         predicted = predictions[method]['total_s']
     move = move_for(dom.name(), chosen or method, request['dest_uri'], params, request['memory_mib'], predictions,
                     auto_converge_initial)
+    load_record, settle_s = request.get('load_record'), request.get('load_settle_s') or 0
+    if load_record:
+        # The load's figures before the migration come from these seconds.
+        time.sleep(settle_s)
+    began = time.time()
     try:
         result = move.run(source, destination, source_uri)
         success = True
@@ -121,6 +127,8 @@ def run_once(source, destination, dom, request, params, source_uri):
         success = False
         # Why it was aborted (the watch's reason), not only libvirt's "canceled by client".
         note = '%s (%s)' % (err, result['aborted']) if result.get('aborted') else str(err)
+    ended = time.time()
+    felt, points = users_felt(load_record, began, ended, settle_s) if load_record else ({}, None)
     cut_off = bool(result.get('aborted')) and 'time budget' in result['aborted']
     end_seq = _reports(request['console_log'])[-1].seq
     after = wait_for_reports(request['console_log'], end_seq, REPORTS_AFTER, timeout_s=30)
@@ -132,7 +140,7 @@ def run_once(source, destination, dom, request, params, source_uri):
         total = float(request['time_budget_s'])
     elif total is None:
         total = result.get('wall_time_s')
-    return {
+    row = {
         'method': method,
         'chosen_method': chosen or '',
         'predicted_total_s': predicted,
@@ -156,3 +164,26 @@ def run_once(source, destination, dom, request, params, source_uri):
         'rate_source': (result.get('inputs') or {}).get('sources', {}).get('rate_mibps', ''),
         'calibration_sample': result.get('calibration_sample'),
     }
+    row.update(felt)
+    if points is not None:
+        # For the report's latency plot: when the switch and the end came, on the same clock.
+        switch = result.get('switch') or {}
+        row['load_series'] = dict(end_s=round(ended - began, 3), switch_s=switch.get('t'), points=points)
+    return row
+
+
+def users_felt(load_record, began, ended, settle_s, sleep=time.sleep):
+    """What an application's users felt around a migration from `began` to `ended` (epoch seconds): its load
+    generator's record, `settle_s` after the migration waited for, summarised (load_summary.FIGURES), and its
+    latency over time (load_summary.series); (figures, series)."""
+    sleep(settle_s)
+    try:
+        requests = load_summary.read_record(load_record)
+    except (IOError, OSError) as err:
+        raise BenchmarkError('the load record %s cannot be read: %s' % (load_record, err), {})
+    if not [r for r in requests if began - settle_s <= r['t'] <= ended + settle_s]:
+        raise BenchmarkError('the load generator recorded no request around the migration in %s (is it running?)'
+                             % load_record, {})
+    figures = load_summary.summarise(requests, began, ended, margin_s=settle_s)
+    return (dict((name, figures[name]) for name in load_summary.FIGURES),
+            load_summary.series(requests, began, ended, settle_s))

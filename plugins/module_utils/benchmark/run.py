@@ -22,6 +22,8 @@ def check_request(params):
     settings.check_bounds(params)
     if params['method'] == evaluation.AUTO and params['profile_window_s'] < 1:
         raise BadInput('method auto needs profile_window_s of at least 1')
+    if params.get('load_record') and not 1 <= params['load_settle_s'] <= 60:
+        raise BadInput('load_settle_s must be from 1 to 60 s, got %s' % params['load_settle_s'])
     for option in ('migration_uri', 'peer_migration_uri'):
         migration_uri.parse(params[option], option)
         migration_uri.check_transport(params[option], params['transport'], option)
@@ -77,16 +79,20 @@ def _run(params, check_mode, hosts):
                    bandwidth_mibps=params['bandwidth_mibps'], max_downtime_ms=params['max_downtime_ms'],
                    time_budget_s=params['time_budget_s'], memory_mib=memory_mib,
                    console_log=params['console_log'], profile_window_s=params['profile_window_s'],
-                   predictions=params['predictions'], transfer_mib=params['transfer_mib'])
+                   predictions=params['predictions'], transfer_mib=params['transfer_mib'],
+                   load_record=params.get('load_record'), load_settle_s=params.get('load_settle_s'))
     try:
         measured = measure.run_once(source['conn'], destination['conn'], dom, request, params, source['uri'])
     except measure.BenchmarkError as err:
         raise measure.BenchmarkError('%s: %s' % (params['name'], err), dict(err.details, row=row))
     sample = measured.pop('calibration_sample', None)
+    series = measured.pop('load_series', None)
     row.update(measured)
     row.update(dirty_rate_mbps=params['dirty_rate_mibps'], vm=params['name'], source=source['uri'],
                destination=destination['uri'], finished_at=time.strftime('%Y-%m-%dT%H:%M:%S'))
     if params['results_file']:
         evaluation.append_run(params['results_file'], row)
+        if series is not None:
+            evaluation.append_series(evaluation.series_file(params['results_file']), row, series)
     return dict(changed=True, row=row, source=source['uri'], destination=destination['uri'],
                 calibration_samples=[sample] if sample else [])

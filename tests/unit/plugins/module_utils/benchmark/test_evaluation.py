@@ -41,6 +41,25 @@ def test_a_row_with_an_unknown_column_is_refused(tmp_path):
         evaluation.append_run(str(tmp_path / 'runs.csv'), dict(run('auto', 1.0), speed=3))
 
 
+def test_an_application_guests_user_facing_figures_round_trip_and_stay_empty_for_wagen_guests(tmp_path):
+    path = str(tmp_path / 'runs.csv')
+    evaluation.append_run(path, run('postcopy', 5.4, workload='kv', rps_before=262.0, rps_during=165.0,
+                                    rps_after=288.0, p50_ms=2.1, p99_ms=41.0, max_latency_ms=854.0,
+                                    longest_stall_ms=854.0, failed_requests=0, data_errors=0))
+    evaluation.append_run(path, run('postcopy', 2.0))
+    kv, wagen = evaluation.read_runs(path)
+    assert kv['p99_ms'] == 41 and kv['failed_requests'] == 0 and kv['data_errors'] == 0
+    assert all(wagen[name] is None for name in ('rps_before', 'p99_ms', 'longest_stall_ms', 'data_errors'))
+
+
+def test_a_results_file_written_with_other_columns_is_not_appended_to(tmp_path):
+    path = tmp_path / 'runs.csv'
+    path.write_text('workload,memory_mib,method\nidle,256,precopy\n')
+    with pytest.raises(ValueError, match='was written with other benchmark columns'):
+        evaluation.append_run(str(path), run('auto', 1.0))
+    assert path.read_text() == 'workload,memory_mib,method\nidle,256,precopy\n'
+
+
 def test_a_run_is_known_by_its_key_whatever_the_number_spelling():
     assert evaluation.run_key(run('auto', 1.0)) == evaluation.run_key(
         dict(workload='write-above', memory_mib='256', bandwidth_mibps='50.0', method='auto', repetition='1'))
@@ -63,6 +82,20 @@ def test_a_cell_may_run_some_methods_only_and_forbid_postcopy():
     runs = evaluation.plan_runs(cells, ['precopy', 'postcopy', 'hybrid', 'auto'], 1, [50])
     assert [r['method'] for r in runs] == ['precopy', 'postcopy', 'hybrid', 'auto', 'precopy', 'auto']
     assert [r.get('postcopy_allowed', True) for r in runs] == [True] * 4 + [False] * 2
+
+
+def test_a_cell_may_run_at_some_bandwidths_only():
+    cells = [dict(workload='cpu', memory_mib=256), dict(workload='kv', memory_mib=256, bandwidths_mibps=[0, 50])]
+    runs = evaluation.plan_runs(cells, ['precopy'], 1, [0, 50, 100])
+    assert [(r['workload'], r['bandwidth_mibps']) for r in runs] == [
+        ('cpu', 0), ('cpu', 50), ('cpu', 100), ('kv', 0), ('kv', 50)]
+
+
+def test_a_cells_bandwidths_must_be_some_of_the_plans(tmp_path):
+    params = dict(cells=[dict(workload='kv', memory_mib=256, bandwidths_mibps=[20])], methods=['precopy'],
+                  repetitions=1, bandwidths_mibps=[0, 50], results_file=str(tmp_path / 'runs.csv'))
+    with pytest.raises(BadInput, match="a cell's bandwidths_mibps must list some of 0, 50"):
+        evaluation.pending_runs(params)
 
 
 def test_work_ratio_is_the_rate_during_over_the_rate_before():
@@ -150,3 +183,35 @@ def test_the_pending_runs_of_a_fresh_benchmark_are_all_of_them(tmp_path):
     result = evaluation.pending_runs(dict(cells=[dict(workload='w', memory_mib=256)], methods=['precopy', 'auto'],
                                           repetitions=2, bandwidths_mibps=[50], results_file=str(tmp_path / 'r.csv')))
     assert result['total'] == 4 and result['done'] == 0 and [r['index'] for r in result['pending']] == [1, 2, 3, 4]
+
+
+def kv(method, total, p99, failed=0, errors=0, chosen=''):
+    return run(method, total, workload='kv', chosen_method=chosen, rps_before=250.0, rps_during=150.0,
+               rps_after=260.0, p50_ms=2.0, p99_ms=p99, max_latency_ms=p99 * 2, longest_stall_ms=p99 * 3,
+               failed_requests=failed, data_errors=errors)
+
+
+def test_an_application_is_judged_by_time_and_by_what_its_users_felt():
+    runs = [kv('precopy', 4.0, 17.0), kv('postcopy', 5.0, 41.0), kv('hybrid', 4.5, 30.0),
+            kv('auto', 4.1, 19.0, chosen='precopy'), kv('kubevirt', 4.2, 20.0, failed=3), run('precopy', 2.0)]
+    [cell] = evaluation.application_summary(runs)
+    assert cell['workload'] == 'kv' and cell['best_fixed'] == 'precopy' and cell['best_fixed_p99'] == 'precopy'
+    assert cell['auto_time_ratio'] == pytest.approx(4.1 / 4.0) and cell['auto_time_met'] is True
+    assert cell['auto_p99_ratio'] == pytest.approx(19.0 / 17.0) and cell['auto_p99_met'] is True
+    # A baseline's failed requests are reported, and do not make the collection's methods unclean.
+    assert cell['stats']['kubevirt']['failed_requests'] == 3 and cell['clean'] is True
+
+
+def test_a_data_error_under_any_of_the_collections_methods_fails_the_application():
+    runs = [kv('precopy', 4.0, 17.0), kv('auto', 4.1, 30.0, errors=1, chosen='precopy')]
+    [cell] = evaluation.application_summary(runs)
+    assert cell['clean'] is False and cell['auto_p99_met'] is False
+
+
+def test_latency_series_round_trip_beside_the_runs(tmp_path):
+    results = str(tmp_path / 'runs.csv')
+    path = evaluation.series_file(results)
+    assert path == str(tmp_path / 'load_series.jsonl') and evaluation.read_series(path) == []
+    evaluation.append_series(path, kv('auto', 4.1, 19.0), dict(end_s=4.1, switch_s=None, points=[[-5.0, 60, 2.0, 0]]))
+    [line] = evaluation.read_series(path)
+    assert line['workload'] == 'kv' and line['method'] == 'auto' and line['points'] == [[-5.0, 60, 2.0, 0]]

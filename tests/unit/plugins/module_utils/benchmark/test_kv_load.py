@@ -305,3 +305,11 @@ def test_the_command_paces_records_and_stops_cleanly_at_sigterm(tmp_path):
         assert 0.004 < gaps[len(gaps) // 2] < 0.006  # a late request may be followed by one sooner
     finally:
         server.stop()
+
+
+def test_the_load_stops_once_its_stop_file_exists():
+    import threading
+    stop = threading.Event()
+    seen = iter([False, False, True])
+    kv_load.stop_when_exists('/x/stop', stop, poll_s=0.001, exists=lambda _path: next(seen))
+    assert stop.is_set()

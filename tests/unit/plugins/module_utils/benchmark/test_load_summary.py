@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark.load_summary import (
-    FIGURES, longest_stall_s, percentile, read_record, summarise)
+    FIGURES, longest_stall_s, percentile, read_record, series, summarise)
 
 
 def steady(start, end, every_s=0.01, lat_ms=2.0):
@@ -97,3 +97,18 @@ def test_a_record_cut_short_by_a_kill_is_read_up_to_its_last_whole_line(tmp_path
     lines = [json.dumps(line) for line in steady(0.0, 0.05)]
     path.write_text('\n'.join(lines) + '\n' + lines[0][:12])
     assert len(read_record(str(path))) == 5
+
+
+def test_the_latency_series_shows_the_stall_around_the_migration():
+    requests = [dict(t=100.0 + i * 0.1, lat_ms=2.0, ok=True) for i in range(100)]
+    requests = [r for r in requests if not 104.0 <= r['t'] < 106.0]
+    requests.append(dict(t=104.0, lat_ms=2000.0, ok=True))
+    requests.append(dict(t=104.1, lat_ms=5000.0, ok=False))
+    points = series(requests, 103.0, 107.0, 2.0, bin_s=0.5)
+    assert [p[0] for p in points][:3] == [-2.0, -1.5, -1.0] and len(points) == 16
+    by_time = dict((p[0], p) for p in points)
+    # The requests sent at 104 s waited 2 s (replied) and 5 s (failed); nothing was sent until 106 s.
+    assert by_time[1.0][2] == 5000.0 and by_time[1.0][3] == 1
+    assert by_time[1.5][2] is None and by_time[1.5][1] == 0
+    assert by_time[-2.0][1] == 5 and by_time[-2.0][2] == 2.0
+    assert by_time[3.0][1] == 5 + 1  # five of its own, and the one sent at 104 s that replied at 106 s
