@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 """The benchmark's short mode on a real test bed: every method and baseline migrates
-two workloads for real, one row each; a host of two VMs is evacuated by the collection
+two workloads and an application (the kv guest under its load) for real, one row each; a host of two VMs is evacuated by the collection
 and one at a time as Nova does, one row each; the report, plots and calibration are written;
 an interrupted benchmark resumes with exactly the runs it lacked; a finished one
 makes none. The test bed is torn down afterwards (keep it with WA_KEEP_TESTBED=1)."""
@@ -20,7 +20,7 @@ from testbed_helpers import INVENTORIES, leftovers, run_playbook as run_any_play
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import (  # noqa: E402
     evacuations, evaluation)
 
-WORKLOADS = {'cpu', 'write-above'}
+WORKLOADS = {'cpu', 'write-above', 'kv'}
 BUDGET_S = 45
 
 
@@ -88,6 +88,26 @@ def test_the_collections_methods_all_succeed(results):
     assert auto['write-above']['chosen_method'] != 'precopy'
 
 
+def test_the_applications_users_figures_are_recorded_and_the_collections_methods_lost_nothing(results):
+    kv = [r for r in runs_in(results) if r['workload'] == 'kv']
+    assert sorted(r['method'] for r in kv) == sorted(evaluation.ALL_METHODS)
+    for r in kv:
+        print('KV %(method)s total=%(total_s)s rps=%(rps_before)s/%(rps_during)s/%(rps_after)s p99=%(p99_ms)s '
+              'stall=%(longest_stall_ms)s failed=%(failed_requests)s errors=%(data_errors)s' % r)
+        assert r['rps_before'] > 0 and r['rps_after'] > 0 and r['p99_ms'] is not None, r
+        assert r['longest_stall_ms'] is not None and r['data_errors'] == 0, r
+        if r['method'] in evaluation.OWN_METHODS + (evaluation.AUTO,):
+            assert r['failed_requests'] == 0, r
+    # The wagen guests have no load: their columns stay empty.
+    assert all(r['p99_ms'] is None for r in runs_in(results) if r['workload'] != 'kv')
+    series = evaluation.read_series(evaluation.series_file(os.path.join(results, 'runs.csv')))
+    assert sorted(line['method'] for line in series) == sorted(evaluation.ALL_METHODS)
+    with open(os.path.join(results, 'report.md')) as report:
+        text = report.read()
+    assert '## Application guests' in text and '| kv | 50 | auto | 1/1 |' in text
+    assert os.path.getsize(os.path.join(results, 'latency.png')) > 1000
+
+
 def test_a_baseline_that_cannot_finish_is_cut_off_at_the_budget_and_the_vm_stays(results):
     runs = dict(((r['workload'], r['method']), r) for r in runs_in(results))
     # 80 MiB/s of writes over a 50 MiB/s link: plain pre-copy never converges, and Nova's
@@ -129,7 +149,7 @@ def test_an_interrupted_benchmark_makes_exactly_the_runs_it_lacks(results):
     before = dict((evaluation.run_key(r), r['finished_at']) for r in runs_in(results))
     run_playbook('benchmark.yml', '-e', 'wa_benchmark_mode=short', '-e', 'wa_benchmark_dir=' + results)
     after = runs_in(results)
-    assert len(after) == 16
+    assert len(after) == 24
     for r in after:
         key = evaluation.run_key(r)
         if r['workload'] == 'cpu' and r['method'] in ('auto', 'hybrid'):
