@@ -215,3 +215,19 @@ def test_latency_series_round_trip_beside_the_runs(tmp_path):
     evaluation.append_series(path, kv('auto', 4.1, 19.0), dict(end_s=4.1, switch_s=None, points=[[-5.0, 60, 2.0, 0]]))
     [line] = evaluation.read_series(path)
     assert line['workload'] == 'kv' and line['method'] == 'auto' and line['points'] == [[-5.0, 60, 2.0, 0]]
+
+
+def test_auto_is_set_against_precopy_and_hybrid_per_workload_type_as_walm_reports_it():
+    runs = [run('precopy', 10.0, workload='cpu'), run('hybrid', 8.0, workload='cpu'), run('auto', 7.0, workload='cpu'),
+            run('precopy', 4.0, workload='write-below'), run('hybrid', 5.0, workload='write-below'),
+            run('auto', 3.0, workload='write-below'),
+            run('precopy', 45.0, workload='write-above'), run('hybrid', 6.0, workload='write-above'),
+            run('auto', 6.6, workload='write-above')]
+    rows = dict((r['workload_type'], r) for r in evaluation.by_workload_type(runs))
+    assert rows['CPU-intensive']['over_precopy'] == pytest.approx(0.30)
+    assert rows['CPU-intensive']['over_hybrid'] == pytest.approx(0.125)
+    # Two write-intensive cells: the median of their gains (0.25 and 0.853 over pre-copy; 0.4 and -0.1 over hybrid).
+    writers = rows['memory, write-intensive']
+    assert writers['cells'] == 2 and writers['over_precopy'] == pytest.approx((0.25 + (1 - 6.6 / 45.0)) / 2)
+    assert writers['over_hybrid'] == pytest.approx((0.4 - 0.1) / 2)
+    assert 'network-intensive' not in rows  # no net runs
