@@ -166,7 +166,8 @@ def run_once(source, destination, dom, request, params, source_uri):
     }
     row.update(felt)
     if points is not None:
-        # For the report's latency plot: when the switch and the end came, on the same clock.
+        # For the report's latency plot: when the switch and the end came, in seconds since `began` (the switch
+        # on the runner's clock, which starts with the migration call, a fraction of a second later).
         switch = result.get('switch') or {}
         row['load_series'] = dict(end_s=round(ended - began, 3), switch_s=switch.get('t'), points=points)
     return row
