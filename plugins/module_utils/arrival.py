@@ -19,6 +19,7 @@ __metaclass__ = type
 import threading
 import time
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _events
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 
 
@@ -42,7 +43,7 @@ class ArrivalWatch:
         self.clock = clock
         self.at = None
         self.arrived = threading.Event()
-        self._callback_id = None
+        self._subscription = None
 
     def _on_lifecycle(self, _conn, dom, event, detail, _opaque):
         if self.arrived.is_set() or not is_arrival(event, detail) or dom.name() != self.name:
@@ -53,18 +54,11 @@ class ArrivalWatch:
             self.on_arrival()
 
     def __enter__(self):
-        try:
-            self._callback_id = self.conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
-        except libvirt.libvirtError:
-            # Without the event, the migrate call's return is the arrival, as before: slower, never wrong.
-            self._callback_id = None
+        # Without the event, the migrate call's return is the arrival, as before: slower, never wrong.
+        self._subscription = _events.subscribed(
+            self.conn, None, [(libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle)], optional=True)
+        self._subscription.__enter__()
         return self
 
-    def __exit__(self, *_exc):
-        if self._callback_id is not None:
-            try:
-                self.conn.domainEventDeregisterAny(self._callback_id)
-            except libvirt.libvirtError:
-                pass
-        return False
+    def __exit__(self, *exc):
+        return self._subscription.__exit__(*exc)

@@ -11,7 +11,7 @@ import threading
 import time
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
-    _libvirt, arrival, preflight, profiler, recovery, runner, stats_polling)
+    _events, _libvirt, arrival, preflight, profiler, recovery, runner, stats_polling)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     assessment, migration_monitor, policy)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
@@ -140,32 +140,26 @@ class CompletedJob:
         self.conn, self.dom = conn, dom
         self.stats = None
         self.done = threading.Event()
-        self.callback = None
+        self._subscription = None
+        self._ids = []
 
     def _on_completed(self, _conn, _dom, stats, _opaque):
         self.stats = stats
         self.done.set()
 
     def __enter__(self):
-        try:
-            self.callback = self.conn.domainEventRegisterAny(
-                self.dom, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_completed, None)
-        except libvirt.libvirtError:
-            self.callback = None
+        self._subscription = _events.subscribed(
+            self.conn, self.dom, [(libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_completed)], optional=True)
+        self._ids = self._subscription.__enter__()
         return self
 
     def wait(self, timeout_s=5.0):
-        if self.callback is not None:
+        if self._ids:
             self.done.wait(timeout_s)
         return self.stats
 
-    def __exit__(self, *_exc):
-        if self.callback is not None:
-            try:
-                self.conn.domainEventDeregisterAny(self.callback)
-            except libvirt.libvirtError:
-                pass
-        return False
+    def __exit__(self, *exc):
+        return self._subscription.__exit__(*exc)
 
 
 def resume_split(source, destination, dom, options, details=None):

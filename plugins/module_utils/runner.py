@@ -20,6 +20,7 @@ import os
 import threading
 import time
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils import _events
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import (
     live_prediction, migration_monitor)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
@@ -307,13 +308,11 @@ class MigrationRunner:
     def run(self):
         """Migrate; return the result, or raise MigrationFailed."""
         flags, params = migration_flags(self.options)
-        callbacks = []
         self.start = self.clock()
-        try:
-            for event_id, callback in ((libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, self._on_iteration),
-                                       (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle),
-                                       (libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_job_completed)):
-                callbacks.append(self.conn.domainEventRegisterAny(self.dom, event_id, callback, None))
+        with _events.subscribed(self.conn, self.dom, (
+                (libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, self._on_iteration),
+                (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle),
+                (libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_job_completed))):
             worker = threading.Thread(target=self._migrate, args=(flags, params), name='migrate-call')
             worker.daemon = True
             worker.start()
@@ -333,12 +332,6 @@ class MigrationRunner:
             if self.call_done.is_set():
                 # The completed-job statistics come with the event (the destination has none after post-copy).
                 self.completed.wait(5.0)
-        finally:
-            for callback in callbacks:
-                try:
-                    self.conn.domainEventDeregisterAny(callback)
-                except libvirt.libvirtError:
-                    pass
         return self._result()
 
     def _method_used(self):

@@ -134,16 +134,20 @@ def test_the_test_bed_runs_a_libvirt_that_can_resume_post_copy(testbed):
     assert postcopy_recoverable() is True
 
 
-def cut_postcopy(vm, tmp_path, reject, down_s, **args):
-    """Start a post-copy of `vm` at 20 MiB/s, and once it runs on both hosts, cut the link for `down_s`
-    seconds (reset connections, or drop packets silently).  Returns (result, home, seq before)."""
+def cut_postcopy(vm, tmp_path, reject, down_s=None, while_down=None, **args):
+    """Start a post-copy of `vm` at 20 MiB/s, and once it runs on both hosts, cut the link (reset connections,
+    or drop packets silently) for `down_s` seconds, or while `while_down(vm, home, dest)` runs.  Returns
+    (result, home, seq before)."""
     home = current_host(vm)
     seq = latest_seq(vm)
     process, _progress = start_migration(vm, home, other(home), tmp_path, method='postcopy',
                                          bandwidth_mibps=20, **args)
     wait_for_postcopy_on_both(vm, home, other(home))
     with LinkDown(other(home), reject=reject):
-        time.sleep(down_s)
+        if while_down is None:
+            time.sleep(down_s)
+        else:
+            while_down(vm, home, other(home))
     return module_result(process), home, seq
 
 
@@ -235,21 +239,16 @@ def test_the_destinations_libvirtd_restarted_while_the_vm_is_split_ends_resumed_
     """The link resets in post-copy, and while the VM is split the destination's libvirtd is killed and started
     again: the restarted daemon finds the split VM's QEMU, and the module's resume gets through once the link
     is back, or says why within its budget."""
-    vm = pc_vm
-    home = current_host(vm)
-    dest = other(home)
-    seq = latest_seq(vm)
-    process, _progress = start_migration(vm, home, dest, tmp_path, method='postcopy', bandwidth_mibps=20,
-                                         recovery_budget_s=BUDGET_S + 15)
-    wait_for_postcopy_on_both(vm, home, dest)
-    with LinkDown(dest, reject=True):
+    def restart_destination(vm, home, dest):
         wait_for_states(vm, {home: (libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)})
         kill_libvirtd(dest)
         start_libvirtd(dest)
         print('DESTINATION RESTARTED while split: %s' % states(vm))
         time.sleep(2)
-    result = module_result(process)
-    assert_resumed_or_reported(vm, result, home, seq, 'after the destination libvirtd restarted')
+
+    result, home, seq = cut_postcopy(pc_vm, tmp_path, reject=True, while_down=restart_destination,
+                                     recovery_budget_s=BUDGET_S + 15)
+    assert_resumed_or_reported(pc_vm, result, home, seq, 'after the destination libvirtd restarted')
 
 
 def test_link_back_after_the_recovery_budget_fails_with_the_split_and_a_rerun_resumes_it(pc_vm, tmp_path):
