@@ -281,8 +281,8 @@ def application_summary(runs, time_target=1.05, p99_target=1.2):
         if auto and best and auto['median_total_s'] and stats[best]['median_total_s']:
             entry['auto_time_ratio'] = auto['median_total_s'] / stats[best]['median_total_s']
             entry['auto_time_met'] = entry['auto_time_ratio'] <= time_target
-        if auto and best and auto['median_p99_ms'] is not None and stats[best]['median_p99_ms']:
-            entry['auto_p99_ratio'] = auto['median_p99_ms'] / stats[best]['median_p99_ms']
+        if auto and best_p99 and auto['median_p99_ms'] is not None and stats[best_p99]['median_p99_ms']:
+            entry['auto_p99_ratio'] = auto['median_p99_ms'] / stats[best_p99]['median_p99_ms']
             entry['auto_p99_met'] = entry['auto_p99_ratio'] <= p99_target
         summary.append(entry)
     return summary

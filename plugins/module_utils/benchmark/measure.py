@@ -116,8 +116,11 @@ def run_once(source, destination, dom, request, params, source_uri):
                     auto_converge_initial)
     load_record, settle_s = request.get('load_record'), request.get('load_settle_s') or 0
     if load_record:
-        # The load's figures before the migration come from these seconds.
+        # The load's figures before the migration come from these seconds, once it runs; the guest's work
+        # during the migration is counted from its end.
+        wait_for_load(load_record)
         time.sleep(settle_s)
+        start_seq = _reports(request['console_log'])[-1].seq
     began = time.time()
     try:
         result = move.run(source, destination, source_uri)
@@ -128,9 +131,15 @@ def run_once(source, destination, dom, request, params, source_uri):
         # Why it was aborted (the watch's reason), not only libvirt's "canceled by client".
         note = '%s (%s)' % (err, result['aborted']) if result.get('aborted') else str(err)
     ended = time.time()
-    felt, points = users_felt(load_record, began, ended, settle_s) if load_record else ({}, None)
-    cut_off = bool(result.get('aborted')) and 'time budget' in result['aborted']
     end_seq = _reports(request['console_log'])[-1].seq
+    felt, points = {}, None
+    if load_record:
+        try:
+            felt, points = users_felt(load_record, began, ended, settle_s)
+        except BenchmarkError as err:
+            # The migration happened: its row is kept, without the users' figures, and says why.
+            note = '%s; %s' % (note, err) if note else str(err)
+    cut_off = bool(result.get('aborted')) and 'time budget' in result['aborted']
     after = wait_for_reports(request['console_log'], end_seq, REPORTS_AFTER, timeout_s=30)
     during = [r for r in _reports(request['console_log']) if start_seq < r.seq <= end_seq + 1]
     healthy = len(after) >= REPORTS_AFTER and all(r.healthy for r in during + after)
@@ -171,6 +180,23 @@ def run_once(source, destination, dom, request, params, source_uri):
         switch = result.get('switch') or {}
         row['load_series'] = dict(end_s=round(ended - began, 3), switch_s=switch.get('t'), points=points)
     return row
+
+
+def wait_for_load(load_record, timeout_s=60, fresh_s=2.0, clock=time.time, sleep=time.sleep):
+    """Return once the load generator's record holds a request sent in the last `fresh_s` seconds (it runs);
+    BenchmarkError after `timeout_s` (before the migration: nothing was touched)."""
+    deadline = clock() + timeout_s
+    while True:
+        try:
+            latest = max([r['t'] for r in load_summary.read_record(load_record)] or [None])
+        except (IOError, OSError):
+            latest = None
+        if latest is not None and latest >= clock() - fresh_s:
+            return latest
+        if clock() >= deadline:
+            raise BenchmarkError('the load generator has sent no request for %d s (%s): is it running?'
+                                 % (timeout_s, load_record), {})
+        sleep(0.5)
 
 
 def users_felt(load_record, began, ended, settle_s, sleep=time.sleep):

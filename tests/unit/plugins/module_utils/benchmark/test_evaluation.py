@@ -202,6 +202,13 @@ def test_an_application_is_judged_by_time_and_by_what_its_users_felt():
     assert cell['stats']['kubevirt']['failed_requests'] == 3 and cell['clean'] is True
 
 
+def test_autos_p99_is_held_against_the_best_fixed_method_by_p99_not_the_fastest():
+    runs = [kv('precopy', 4.0, 40.0), kv('postcopy', 5.0, 10.0), kv('auto', 4.1, 20.0, chosen='precopy')]
+    [cell] = evaluation.application_summary(runs)
+    assert cell['best_fixed'] == 'precopy' and cell['best_fixed_p99'] == 'postcopy'
+    assert cell['auto_p99_ratio'] == pytest.approx(2.0) and cell['auto_p99_met'] is False
+
+
 def test_a_data_error_under_any_of_the_collections_methods_fails_the_application():
     runs = [kv('precopy', 4.0, 17.0), kv('auto', 4.1, 30.0, errors=1, chosen='precopy')]
     [cell] = evaluation.application_summary(runs)

@@ -49,3 +49,29 @@ def test_a_load_that_recorded_nothing_around_the_migration_is_an_error_not_a_per
         measure.users_felt(path, 1010.0, 1014.0, 5.0, sleep=lambda _s: None)
     with pytest.raises(measure.BenchmarkError, match='cannot be read'):
         measure.users_felt(str(tmp_path / 'none.jsonl'), 1010.0, 1014.0, 5.0, sleep=lambda _s: None)
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_a_run_waits_until_the_load_runs_and_gives_up_on_a_silent_one(tmp_path):
+    path = str(tmp_path / 'kv.jsonl')
+    record(path, steady(1000.0, 1010.0))
+    clock = Clock(1010.5)
+    assert measure.wait_for_load(path, clock=clock, sleep=clock.sleep) == pytest.approx(1009.9)
+    # A record that stopped long ago (or no record yet) is a load that does not run.
+    clock = Clock(1100.0)
+    with pytest.raises(measure.BenchmarkError, match='has sent no request for 60 s'):
+        measure.wait_for_load(path, clock=clock, sleep=clock.sleep)
+    assert clock.now >= 1160.0
+    clock = Clock(1100.0)
+    with pytest.raises(measure.BenchmarkError, match='is it running'):
+        measure.wait_for_load(str(tmp_path / 'none.jsonl'), timeout_s=3, clock=clock, sleep=clock.sleep)
