@@ -410,8 +410,9 @@ def write_report(directory, command, shaped_link):
         'Real applications in the guests under a load from the host side of the test bed\'s bridge, every request '
         'recorded (docs/evaluation.md, "Application guests"): the figures are what the application\'s users felt '
         'while the migration ran, from the same record before, during and after it. p99 and the longest stall '
-        'are of the requests waiting during the migration; a failed request or a data error counts over the '
-        'run\'s whole window.',
+        'are of the requests waiting during the migration, p99 with the users the load did not send for while '
+        'it waited on a slow reply (coordinated omission, counted at its pace); a failed request or a data '
+        'error counts over the run\'s whole window.',
         '',
     ] + application_lines(runs) + ([
         '',

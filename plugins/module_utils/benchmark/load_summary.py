@@ -15,7 +15,10 @@ summarise(record, start, end) for a migration that ran from `start` to `end` (sa
   after: until the last request ended, or `margin_s` after `end`);
 - p50_ms, p99_ms, max_latency_ms: of every request that was waiting at some time during
   [start, end] (sent before it ended, ended after it began), successful or not: a request that
-  failed after 5 s kept its user waiting 5 s;
+  failed after 5 s kept its user waiting 5 s.  The load sends one request at a time at its pace and
+  waits out a slow reply instead of sending, so the users who would have come meanwhile are not in
+  the record (coordinated omission): p50 and p99 count them, as HdrHistogram's
+  recordValueWithExpectedInterval does, at the load's pace (the median gap between its sends);
 - longest_stall_ms: the longest time without a successful reply that overlaps [start, end]
   (until the record's end if no reply came again);
 - failed_requests, data_errors, requests: over the whole record (or the margins' span).
@@ -73,6 +76,33 @@ def longest_stall_s(record, start, end):
     return max(gaps or [0.0])
 
 
+def pace_s(record, before):
+    """The load's pace: the median gap between its successive sends before `before` (of the whole record where
+    fewer than two came before); None where it sent fewer than two."""
+    for sent in (sorted(r['t'] for r in record if r['t'] < before), sorted(r['t'] for r in record)):
+        gaps = sorted(b - a for a, b in zip(sent, sent[1:]))
+        if gaps:
+            return gaps[len(gaps) // 2]
+    return None
+
+
+def with_omitted(latencies_ms, pace):
+    """`latencies_ms` and those of the requests a load sending every `pace` seconds would have sent while it
+    waited for a slow reply: for a latency L, L - pace, L - 2 pace, ... down to the pace (HdrHistogram's
+    recordValueWithExpectedInterval).  Without a pace, the latencies as they are."""
+    if not pace or pace <= 0:
+        return list(latencies_ms)
+    step = pace * 1000.0
+    found = []
+    for latency in latencies_ms:
+        found.append(latency)
+        missed = latency - step
+        while missed >= step:
+            found.append(missed)
+            missed -= step
+    return found
+
+
 def summarise(record, start, end, margin_s=None):
     """The figures of FIGURES (and `requests`) for a migration from `start` to `end`; see the module's doc."""
     if end < start:
@@ -94,8 +124,9 @@ def summarise(record, start, end, margin_s=None):
     figures['rps_after'] = _rate(sum(1 for e in good if end < e <= after_to), after_to - end)
     waiting = [r['lat_ms'] for r in record if r['t'] <= end and ended(r) >= start]
     if waiting:
-        figures['p50_ms'] = round(percentile(waiting, 50), 3)
-        figures['p99_ms'] = round(percentile(waiting, 99), 3)
+        felt = with_omitted(waiting, pace_s(record, start))
+        figures['p50_ms'] = round(percentile(felt, 50), 3)
+        figures['p99_ms'] = round(percentile(felt, 99), 3)
         figures['max_latency_ms'] = round(max(waiting), 3)
     figures['longest_stall_ms'] = round(longest_stall_s(record, start, end) * 1000.0, 3)
     return figures

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark.load_summary import (
-    FIGURES, longest_stall_s, percentile, read_record, series, summarise)
+    FIGURES, longest_stall_s, pace_s, percentile, read_record, series, summarise, with_omitted)
 
 
 def steady(start, end, every_s=0.01, lat_ms=2.0):
@@ -45,8 +45,9 @@ def test_a_stall_during_the_switch_over_shows_in_latency_stall_and_rate():
     record += steady(12.5, 14.0) + steady(14.0, 24.0)  # the rest of the migration (to 14 s), after
     figures = summarise(record, 10.0, 14.0)
     assert figures['max_latency_ms'] == 1500.0
-    # 252 requests waited during it, one of them stuck: under 1 %, so p99 does not see it; max does.
-    assert figures['p50_ms'] == 2.0 and figures['p99_ms'] == 2.0
+    # 252 requests waited during it, one of them stuck: under 1 % of those sent. But at its pace (10 ms) the
+    # load would have sent 149 more while it waited, whose users waited 1490, 1480, ... 10 ms: p99 counts them.
+    assert figures['p50_ms'] == 2.0 and figures['p99_ms'] == 1460.0
     # From the last reply before it (10.992 s) to its own (12.5 s).
     assert figures['longest_stall_ms'] == pytest.approx(1508.0, abs=0.01)
     assert figures['rps_during'] == pytest.approx((100 + 1 + 150) / 4.0, abs=0.5)
@@ -112,3 +113,12 @@ def test_the_latency_series_shows_the_stall_around_the_migration():
     assert by_time[1.5][2] is None and by_time[1.5][1] == 0
     assert by_time[-2.0][1] == 5 and by_time[-2.0][2] == 2.0
     assert by_time[3.0][1] == 5 + 1  # five of its own, and the one sent at 104 s that replied at 106 s
+
+
+def test_the_users_a_one_at_a_time_load_did_not_send_while_it_waited_are_counted_at_its_pace():
+    record = steady(0.0, 10.0, every_s=0.1)
+    assert pace_s(record, 5.0) == pytest.approx(0.1)
+    assert pace_s(record[:1], 5.0) is None
+    # A 450 ms reply at a 100 ms pace: the users of 350, 250 and 150 ms were not sent for; faster ones add nothing.
+    assert with_omitted([450.0, 2.0], 0.1) == pytest.approx([450.0, 350.0, 250.0, 150.0, 2.0])
+    assert with_omitted([450.0], None) == [450.0]
