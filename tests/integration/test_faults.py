@@ -32,8 +32,10 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.reco
 RUNNING = libvirt.VIR_DOMAIN_RUNNING
 # The post-copy fault tests' recovery budget. A resume that gets through does so within about 10 s of the
 # link coming back (docs/fault-tolerance.md); a refused one is refused until the budget ends, which the
-# test then waits out, so a larger budget buys no resume and costs the suite its length per fault.
-BUDGET_S = 30
+# test then waits out. 30 s was tried (session 12): a CI run then met a VM stuck by an earlier fault that
+# the next post-copy test's migration could not get past (#17's order-dependence), which the runs at 60 s
+# had not met, so the budget stays 60 s until the stuck state is understood.
+BUDGET_S = 60
 
 
 def request(vm, source, dest, **args):
@@ -247,7 +249,7 @@ def test_the_destinations_libvirtd_restarted_while_the_vm_is_split_ends_resumed_
         time.sleep(2)
 
     result, home, seq = cut_postcopy(pc_vm, tmp_path, reject=True, while_down=restart_destination,
-                                     recovery_budget_s=BUDGET_S + 15)
+                                     recovery_budget_s=BUDGET_S + 30)
     assert_resumed_or_reported(pc_vm, result, home, seq, 'after the destination libvirtd restarted')
 
 
