@@ -298,12 +298,12 @@ def latency_plot(directory, path):
     repetition); the migration's start (0), switch (dotted) and end (dashed) marked.  False without series."""
     series = [s for s in evaluation.read_series(evaluation.series_file(os.path.join(directory, 'runs.csv')))
               if s['repetition'] == 1]
-    cells = sorted(set((s['workload'], s['memory_mib'], s['bandwidth_mibps']) for s in series))
+    cells = sorted(evaluation.by_cell(series), key=lambda item: item[0])
     if not cells:
         return False
     fig, axes = plt.subplots(len(cells), 1, figsize=(11, 3.2 * len(cells)), squeeze=False)
-    for axis, cell in zip(axes[:, 0], cells):
-        for line in [s for s in series if (s['workload'], s['memory_mib'], s['bandwidth_mibps']) == cell]:
+    for axis, (cell, lines) in zip(axes[:, 0], cells):
+        for line in lines:
             points = [p for p in line['points'] if p[2] is not None]
             colour = COLOURS.get(line['method'], '#333333')
             axis.plot([p[0] for p in points], [p[2] for p in points], label=line['method'], color=colour, lw=1.2)

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import csv
 import json
 import os
@@ -181,14 +182,17 @@ def median(values):
     return calibration.median(v for v in values if v is not None)
 
 
-def cells_of(runs):
-    """[(workload, memory_mib, bandwidth_mibps)] in the order first recorded."""
-    seen = []
+def cell_of(run):
+    """A run's cell: (workload, memory_mib, bandwidth_mibps)."""
+    return (run['workload'], run['memory_mib'], run['bandwidth_mibps'])
+
+
+def by_cell(runs):
+    """[(cell, its runs)] with the cells in the order first recorded."""
+    found = collections.OrderedDict()
     for run in runs:
-        cell = (run['workload'], run['memory_mib'], run['bandwidth_mibps'])
-        if cell not in seen:
-            seen.append(cell)
-    return seen
+        found.setdefault(cell_of(run), []).append(run)
+    return list(found.items())
 
 
 def _spread(field, runs):
@@ -257,8 +261,7 @@ def application_summary(runs, time_target=1.05, p99_target=1.2):
     error for the collection's methods)."""
     summary = []
     applications = [r for r in runs if r.get('p99_ms') is not None]
-    for cell in cells_of(applications):
-        mine = [r for r in applications if (r['workload'], r['memory_mib'], r['bandwidth_mibps']) == cell]
+    for cell, mine in by_cell(applications):
         stats = method_stats(mine)
         for method in stats:
             theirs = [r for r in mine if r['method'] == method]
@@ -312,9 +315,9 @@ def by_workload_type(runs):
     for label, workloads in WORKLOAD_TYPES:
         for bandwidth in sorted(set(r['bandwidth_mibps'] for r in runs if r['workload'] in workloads)):
             over = {'precopy': [], 'hybrid': []}
-            cells = [c for c in cells_of(runs) if c[0] in workloads and c[2] == bandwidth]
-            for cell in cells:
-                stats = method_stats([r for r in runs if (r['workload'], r['memory_mib'], r['bandwidth_mibps']) == cell])
+            cells = [(c, mine) for c, mine in by_cell(runs) if c[0] in workloads and c[2] == bandwidth]
+            for _cell, mine in cells:
+                stats = method_stats(mine)
                 auto = stats.get(AUTO, {}).get('median_total_s')
                 for method in over:
                     gain = _gain(auto, stats.get(method, {}).get('median_total_s'))
@@ -329,8 +332,7 @@ def by_workload_type(runs):
 def summarise(runs, auto_target=1.05, model_target=0.20):
     """Per cell: the method stats, auto against the best fixed method and each baseline, and model error."""
     summary = []
-    for cell in cells_of(runs):
-        mine = [r for r in runs if (r['workload'], r['memory_mib'], r['bandwidth_mibps']) == cell]
+    for cell, mine in by_cell(runs):
         stats = method_stats(mine)
         best = best_fixed(stats)
         auto = stats.get(AUTO)
