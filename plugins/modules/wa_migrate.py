@@ -218,7 +218,8 @@ prediction_error:
   type: float
 inputs:
   description:
-    - The cost model's inputs - C(rate_mibps), C(fixed_s), C(switchover_ms), C(overshoot), the downtime limit and
+    - The cost model's inputs - C(rate_mibps), C(method_rates) (a method's own rate, where at least three of its
+      migrations teach one; that method is predicted at it), C(fixed_s), C(switchover_ms), C(overshoot), the downtime limit and
       the target QEMU was given (C(downtime_target_ms), the limit over the overshoot) - and in C(sources) where
       each came from (learned from which migrations, or the hypervisor type's default).
   returned: when the VM was planned

@@ -110,6 +110,7 @@ def _predict(profile, rates, target_ms, auto_converge, throttle_initial=None):
     inputs = migration_inputs(profile, rates.rate_mibps, target_ms)
     predictions = cost_model.predict_all(inputs, setup_s=rates.fixed_s, switchover_ms=rates.switchover_ms,
                                          hybrid_switchover_ms=rates.late_switchover_ms, auto_converge=auto_converge,
+                                         method_rates=rates.method_rates,
                                          throttle_initial=throttle_initial or cost_model.THROTTLE_INITIAL)
     precopy = predictions['precopy']
     if precopy.converges:

@@ -209,11 +209,19 @@ def predict_all(inputs, **overheads):
     hybrid_switchover_ms = overheads.get('hybrid_switchover_ms') or switchover_ms
     fault_latency_ms = overheads.get('fault_latency_ms', DEFAULT_FAULT_LATENCY_MS)
     max_rounds = overheads.get('max_rounds', DEFAULT_MAX_ROUNDS)
+    # A method whose own rate was measured (overheads['method_rates']) is predicted at it.
+    method_rates = overheads.get('method_rates') or {}
+
+    def at_its_rate(method):
+        rate = method_rates.get(method)
+        return inputs._replace(bandwidth_mibps=float(rate)) if rate else inputs
+
     return {
-        'precopy': predict_precopy(inputs, setup_s, switchover_ms, max_rounds, overheads.get('auto_converge', False),
+        'precopy': predict_precopy(at_its_rate('precopy'), setup_s, switchover_ms, max_rounds,
+                                   overheads.get('auto_converge', False),
                                    overheads.get('throttle_initial', THROTTLE_INITIAL)),
-        'hybrid': predict_hybrid(inputs, setup_s, hybrid_switchover_ms, fault_latency_ms),
-        'postcopy': predict_postcopy(inputs, setup_s, switchover_ms, fault_latency_ms),
+        'hybrid': predict_hybrid(at_its_rate('hybrid'), setup_s, hybrid_switchover_ms, fault_latency_ms),
+        'postcopy': predict_postcopy(at_its_rate('postcopy'), setup_s, switchover_ms, fault_latency_ms),
     }
 
 

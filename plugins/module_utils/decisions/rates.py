@@ -60,8 +60,17 @@ Rates = collections.namedtuple('Rates', [
     'late_switchover_ms',  # the switch-over after pre-copy passes (hybrid); None: as switchover_ms
     'tail_s',          # of the whole job, the part after the guest runs on the destination (None: unknown)
     'condition',       # the condition its rate was learned under (calibration.describe_condition), None: not matched
+    'method_rates',    # {method: rate} where that method's own migrations teach one (else rate_mibps serves)
 ])
-Rates.__new__.__defaults__ = (None, None, None)
+Rates.__new__.__defaults__ = (None, None, None, None)
+
+# Which migrations teach a method's own rate: QEMU moves memory at a different speed by method where the
+# hosts' CPUs, not the link, bound it (uncapped under TCG: pre-copy 142, hybrid 130, post-copy 113 MiB/s over
+# TLS, medians of the benchmark; docs/profiling_and_cost_model.md).  A pre-copy switched to post-copy by the
+# stall rule ran as a hybrid does.
+METHOD_SAMPLES = {'precopy': ('precopy',), 'postcopy': ('postcopy',), 'hybrid': ('hybrid', 'precopy+postcopy')}
+# A method's own rate is used once this many of its migrations teach it; until then the rate of all.
+MIN_METHOD_SAMPLES = 3
 
 
 PLAIN = 'plain'
@@ -168,6 +177,10 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
             sources['rate_mibps'] += ', bounded by the %s' % ('cap' if bound == cap_mibps else 'link')
             rate = bound
     rate = _bounded(rate, 0, link_mibps)
+    method_rates = {}
+    if learned is not None:
+        method_rates = _method_rates(groups, cap_mibps, defaults['setup_s'], streams, source_busy, link_mibps,
+                                     sources)
     if fixed_s is None:
         fixed_s = defaults['fixed_s']
         sources['fixed_s'] = 'default for %s' % hypervisor
@@ -210,7 +223,28 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
         sources['tail_s'] = 'learned: median of %d migrations\' time after the guest ran on the destination' % (
             tail['samples'])
     return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources,
-                 float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)), condition)
+                 float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)), condition, method_rates)
+
+
+def _method_rates(groups, cap_mibps, default_setup_s, streams, source_busy, link_mibps, sources):
+    """{method: rate} learned from each method's own migrations at this cap (at least MIN_METHOD_SAMPLES of
+    them in the group that teaches), each with its source in `sources` ('rate_mibps.<method>')."""
+    found = {}
+    for method, used in sorted(METHOD_SAMPLES.items()):
+        own = [(label, [s for s in samples if s.method in used]) for label, samples in groups]
+        own = [(label, samples) for label, samples in own if len(calibration.at_cap(samples, cap_mibps))
+               >= MIN_METHOD_SAMPLES]
+        learned = _learn_rate(own, cap_mibps, default_setup_s, streams, source_busy) if own else None
+        if learned is None:
+            continue
+        found[method] = float(_bounded(learned[0], 0, link_mibps))
+        sources['rate_mibps.%s' % method] = '%s migrations only: %s' % (method, learned[2])
+    return found
+
+
+def rate_for(rates, method):
+    """The rate to predict `method` with: its own where learned, else the rate of all migrations."""
+    return (rates.method_rates or {}).get(method, rates.rate_mibps)
 
 
 def downtime_target_ms(max_downtime_ms, rates):
@@ -225,6 +259,7 @@ def downtime_target_ms(max_downtime_ms, rates):
 def as_dict(rates):
     """Rates as plain data for a result."""
     return {'rate_mibps': round(rates.rate_mibps, 1), 'fixed_s': round(rates.fixed_s, 3),
+            'method_rates': dict((m, round(r, 1)) for m, r in sorted((rates.method_rates or {}).items())),
             'switchover_ms': round(rates.switchover_ms, 1), 'overshoot': round(rates.overshoot, 2),
             'late_switchover_ms': None if rates.late_switchover_ms is None else round(rates.late_switchover_ms, 1),
             'tail_s': None if rates.tail_s is None else round(rates.tail_s, 3),

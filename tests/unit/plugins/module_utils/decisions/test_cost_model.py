@@ -180,3 +180,12 @@ def test_qemus_throttle_steps():
     assert cost_model.next_throttle(0.0, 1) == (0.2, 0)
     assert cost_model.next_throttle(0.2, 1) == (pytest.approx(0.3), 0)
     assert cost_model.next_throttle(0.95, 1) == (0.99, 0)
+
+
+def test_a_method_with_a_rate_of_its_own_is_predicted_at_it_and_the_others_at_the_common_rate():
+    common = cost_model.predict_all(inputs(dirty_rate_mibps=0.0))
+    own = cost_model.predict_all(inputs(dirty_rate_mibps=0.0), method_rates={'postcopy': 50.0})
+    assert own['precopy'] == common['precopy'] and own['hybrid'] == common['hybrid']
+    # One pass of the same 160 MiB at 50 MiB/s instead of 80.
+    assert own['postcopy'].exposure_s == pytest.approx(160.0 / 50) and common['postcopy'].exposure_s == 2.0
+    assert own['postcopy'].total_s > common['postcopy'].total_s + 1.0

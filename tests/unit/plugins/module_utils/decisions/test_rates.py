@@ -204,3 +204,49 @@ def test_encrypted_and_plain_streams_are_learned_apart_and_older_keys_are_plain(
     # Nothing learned over TLS: the default, not what plain streams achieved.
     alone = rates.migration_rates({PAIR: two_sizes(300.0, 0.5)}, 'src', 'dst', 'qemu', transport='tls')
     assert alone.sources['rate_mibps'].startswith('default for qemu')
+
+
+def by_method(rates_by_method, count=3, cap=0):
+    """`count` migrations of each method at its own rate (sizes differ, so the rate and fixed cost fit)."""
+    samples = []
+    for method, rate in sorted(rates_by_method.items()):
+        samples += [Sample(size, 0.5 + size / rate, 100, cap, method, 240)
+                    for size in (100.0, 250.0, 400.0)[:count]]
+    return samples
+
+
+def test_each_method_is_predicted_at_its_own_measured_rate_once_its_migrations_teach_one():
+    # Uncapped under TCG the hosts' CPUs bound QEMU, and post-copy moves memory slower than pre-copy.
+    samples = by_method({'precopy': 142.0, 'postcopy': 113.0, 'hybrid': 130.0})
+    got = rates.migration_rates({PAIR: samples}, 'src', 'dst', 'qemu', link_mibps=1192)
+    assert got.method_rates == pytest.approx({'precopy': 142.0, 'postcopy': 113.0, 'hybrid': 130.0})
+    assert rates.rate_for(got, 'postcopy') == pytest.approx(113.0)
+    assert got.sources['rate_mibps.postcopy'].startswith('postcopy migrations only: learned from 3 migrations')
+    assert min(got.method_rates.values()) <= got.rate_mibps <= max(got.method_rates.values())
+
+
+def test_a_method_with_too_few_migrations_of_its_own_is_predicted_at_the_rate_of_all():
+    samples = by_method({'precopy': 142.0}) + by_method({'postcopy': 113.0}, count=2)
+    got = rates.migration_rates({PAIR: samples}, 'src', 'dst', 'qemu')
+    assert set(got.method_rates) == {'precopy'}
+    assert rates.rate_for(got, 'postcopy') == got.rate_mibps
+    assert 'rate_mibps.postcopy' not in got.sources
+
+
+def test_a_precopy_switched_to_postcopy_teaches_the_hybrid_rate():
+    samples = [s._replace(method='precopy+postcopy') for s in by_method({'hybrid': 120.0})]
+    got = rates.migration_rates({PAIR: samples}, 'src', 'dst', 'qemu')
+    assert got.method_rates == pytest.approx({'hybrid': 120.0})
+
+
+def test_method_rates_are_learned_at_this_cap_and_bounded_by_the_link():
+    samples = by_method({'precopy': 142.0, 'postcopy': 113.0}) + by_method({'precopy': 48.0}, cap=50)
+    capped = rates.migration_rates({PAIR: samples}, 'src', 'dst', 'qemu', cap_mibps=50)
+    assert capped.method_rates == pytest.approx({'precopy': 48.0})
+    slow_link = rates.migration_rates({PAIR: samples}, 'src', 'dst', 'qemu', link_mibps=120)
+    assert slow_link.method_rates == pytest.approx({'precopy': 120.0, 'postcopy': 113.0})
+
+
+def test_nothing_learned_means_no_method_rates():
+    got = rates.migration_rates({}, 'src', 'dst', 'qemu')
+    assert got.method_rates == {} and rates.rate_for(got, 'precopy') == got.rate_mibps
