@@ -62,7 +62,8 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
     target_ms = rates_mod.downtime_target_ms(max_downtime_ms, rates)
     throttle = None
     if auto_converge:
-        throttle = cost_model.throttle_to_converge(migration_inputs(profile, rates.rate_mibps, target_ms))
+        throttle = cost_model.throttle_to_converge(
+            migration_inputs(profile, rates_mod.rate_for(rates, 'precopy'), target_ms))
     predictions = _predict(profile, rates, target_ms, auto_converge, throttle)
     result = {
         'bandwidth_mibps': rates.rate_mibps,
@@ -98,11 +99,13 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
             predictions = high
     result['recommended_method'] = method
     if method == 'precopy' and auto_converge and (
-            profile.get('dirty_rate_mibps') or 0) > cost_model.THROTTLE_TRIGGER * rates.rate_mibps:
+            profile.get('dirty_rate_mibps') or 0) > cost_model.THROTTLE_TRIGGER * rates_mod.rate_for(rates, 'precopy'):
         reason += ('; auto-converge throttles the guest from %d %% (it wants %.0f %% of its vCPUs), costing it %.0f %% '
                    'of its work on average' % (result['auto_converge_initial_pct'], 100 * (cpu_share(profile) or 1.0),
                                                predictions['precopy'].slowdown * 100))
-    result['reason'] = reason + '; rate %.0f MiB/s (%s)' % (rates.rate_mibps, rates.sources['rate_mibps'])
+    # The rate the chosen method was predicted at, and where it came from.
+    own = 'rate_mibps.%s' % method if method in (rates.method_rates or {}) else 'rate_mibps'
+    result['reason'] = reason + '; rate %.0f MiB/s (%s)' % (rates_mod.rate_for(rates, method), rates.sources[own])
     return result
 
 

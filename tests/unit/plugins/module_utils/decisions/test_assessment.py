@@ -92,3 +92,17 @@ def test_hybrid_pauses_for_the_late_switch_and_postcopy_for_the_early_one():
     result = assessment.assess(IDLE, at(100.0)._replace(late_switchover_ms=170.0), 300, policy.allowed_methods())
     assert result['predictions']['hybrid']['downtime_ms'] == 170.0
     assert result['predictions']['postcopy']['downtime_ms'] == 10.0
+
+
+def test_a_method_with_its_own_measured_rate_is_predicted_and_reported_at_it():
+    base = at(100.0)
+    own = base._replace(method_rates={'postcopy': 50.0},
+                        sources=dict(base.sources, **{'rate_mibps.postcopy': 'postcopy migrations only: test'}))
+    result = assessment.assess(WRITER, own, 300, ['postcopy'])
+    post = result['predictions']['postcopy']
+    assert post['total_s'] == pytest.approx(0.35 + 0.01 + 174.4 / 50.0, rel=0.05)
+    assert result['recommended_method'] == 'postcopy'
+    assert 'rate 50 MiB/s (postcopy migrations only: test)' in result['reason']
+    # A method without its own rate is predicted, and reported, at the rate of all.
+    pre = assessment.assess(IDLE, own, 300, ['precopy'])
+    assert 'rate 100 MiB/s (test)' in pre['reason']
