@@ -25,6 +25,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import (
     _events, _libvirt, host_load, learning, lease, migration_uri, preflight, settings, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import names, planner
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import rates as rates_mod
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import libvirt
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput, WaError
 
@@ -400,7 +401,8 @@ class Evacuation:
             for move in self.queue:
                 rates = learning.rates_for(self.params, self.source_uri, self.targets[move['destination']]['uri'],
                                            move.get('hypervisor'), self.learned, self.concurrency, self.source_busy)
-                rates_by_vm[move['vm']] = (rates.rate_mibps, rates.fixed_s, rates.sources['rate_mibps'], rates.tail_s,
+                rate, source = rates_mod.rate_and_source(rates, move.get('method'))
+                rates_by_vm[move['vm']] = (rate, rates.fixed_s, source, rates.tail_s,
                                            self.concurrency if rates.condition is not None else None)
             before = [m['vm'] for m in self.queue]
             self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency,

@@ -54,7 +54,11 @@ def rates_at_once(params, source_uri, dest_uri, hypervisor, source_busy):
         if learned.condition is not None:
             found[str(streams)] = {'rate_mibps': round(learned.rate_mibps, 1), 'fixed_s': round(learned.fixed_s, 3),
                                    'tail_s': None if learned.tail_s is None else round(learned.tail_s, 3),
-                                   'source': learned.sources['rate_mibps']}
+                                   'source': learned.sources['rate_mibps'],
+                                   # A method's own rate where its migrations taught one: [rate, where from].
+                                   'method_rates': dict(
+                                       (method, [round(rate, 1), learned.sources['rate_mibps.%s' % method]])
+                                       for method, rate in (learned.method_rates or {}).items())}
     return found
 
 

@@ -151,7 +151,8 @@ ansible_facts:
           reason: "postcopy: predicted 3.9 s, downtime 5 ms, 3.5 s in post-copy; also possible: precopy 9.1 s, hybrid 6.9 s"
           rates_at_once:
             "2": {rate_mibps: 96.5, fixed_s: 2.9, tail_s: 1.5,
-                  source: "learned from 4 migrations of this source to other hosts at no cap (...; 2 at once, the source 97 % busy)"}
+                  source: "learned from 4 migrations of this source to other hosts at no cap (...; 2 at once, the source 97 % busy)",
+                  method_rates: {}}
     wa_vm_profiles_settings:
       description: >-
         The bandwidth, downtime limit and allowed methods the recommendations assume, and C(source_busy), the
@@ -159,6 +160,8 @@ ansible_facts:
         were learned for. Each VM's C(rates_at_once) gives, per number of migrations at once (1 to 2), the rate
         that migrations of this source learned running so, with the host as busy (within 0.2), where there were
         any; the evacuation plan takes it for the number it chooses, and compares 1 with 2 where both are there.
+        Its C(method_rates) gives a method's own rate and where it came from (C([rate, source])) where at least
+        three of that method's migrations taught one; the plan takes that for a move by that method.
       returned: always
       type: dict
       sample: {bandwidth_mibps: 0, link_mibps: 1192.0, transport: tls, max_downtime_ms: 300, source_busy: 0.42,

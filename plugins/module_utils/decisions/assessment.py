@@ -104,8 +104,7 @@ def assess(profile, rates, max_downtime_ms, allowed_methods, tolerance=policy.DE
                    'of its work on average' % (result['auto_converge_initial_pct'], 100 * (cpu_share(profile) or 1.0),
                                                predictions['precopy'].slowdown * 100))
     # The rate the chosen method was predicted at, and where it came from.
-    own = 'rate_mibps.%s' % method if method in (rates.method_rates or {}) else 'rate_mibps'
-    result['reason'] = reason + '; rate %.0f MiB/s (%s)' % (rates_mod.rate_for(rates, method), rates.sources[own])
+    result['reason'] = reason + '; rate %.0f MiB/s (%s)' % rates_mod.rate_and_source(rates, method)
     return result
 
 

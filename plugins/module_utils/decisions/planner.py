@@ -234,13 +234,18 @@ def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', lin
 
 
 def _repredict(move, rates, streams=None):
-    """Predict `move` again from `rates` ((rate_mibps, fixed_s, where the rate came from, tail_s[, streams]), None:
-    keep it): its predicted data over the rate plus the fixed cost; a move without a predicted data size keeps
-    its own.  `streams` (or the fifth item): the rate was learned from that many migrations at once."""
+    """Predict `move` again from `rates` ((rate_mibps, fixed_s, where the rate came from, tail_s[, streams[,
+    {method: (rate, where from)}]]), None: keep it): its predicted data over the rate (its method's own where
+    the sixth item has one) plus the fixed cost; a move without a predicted data size keeps its own.  `streams`
+    (or the fifth item): the rate was learned from that many migrations at once."""
     if rates and move.get('predicted_sent_mib') and rates[0] > 0:
-        move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rates[0], 2)
-        move['rate_source'] = rates[2]
-        move['rate_mibps'] = rates[0]
+        rate, source = rates[0], rates[2]
+        own = (rates[5] if len(rates) > 5 else None) or {}
+        if own.get(move.get('method')):
+            rate, source = own[move['method']]
+        move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rate, 2)
+        move['rate_source'] = source
+        move['rate_mibps'] = rate
         move['rate_streams'] = streams if streams is not None else (rates[4] if len(rates) > 4 else None)
         if len(rates) > 3 and rates[3] is not None:
             move['tail_s'] = rates[3]
@@ -276,6 +281,10 @@ def vm_to_move(name, entry):
     method = entry.get('recommended_method')
     predictions = entry.get('predictions') or {}
     predicted = predictions.get(method, {}).get('total_s') if method else None
+    # The rate the chosen method was predicted at: its own where its migrations taught one (rates.method_rates).
+    sources = (entry.get('inputs') or {}).get('sources') or {}
+    own_rate = ((entry.get('inputs') or {}).get('method_rates') or {}).get(method) if method else None
+    own_source = sources.get('rate_mibps.%s' % method) if own_rate else None
     return VmToMove(
         name=name,
         memory_mib=int(profile.get('memory_mib') or 0),
@@ -288,9 +297,10 @@ def vm_to_move(name, entry):
         hypervisor=profile.get('domain_type'),
         tail_s=(entry.get('inputs') or {}).get('tail_s'),
         risk=_risk(profile.get('dirty_rate_mibps'), entry.get('bandwidth_mibps')),
-        rate_source=((entry.get('inputs') or {}).get('sources') or {}).get('rate_mibps'),
-        rate_mibps=entry.get('bandwidth_mibps'),
-        rates_at_once=dict((int(k), (r['rate_mibps'], r['fixed_s'], r['source'], r.get('tail_s')))
+        rate_source=own_source or sources.get('rate_mibps'),
+        rate_mibps=own_rate or entry.get('bandwidth_mibps'),
+        rates_at_once=dict((int(k), (r['rate_mibps'], r['fixed_s'], r['source'], r.get('tail_s'), None,
+                                     r.get('method_rates') or {}))
                            for k, r in (entry.get('rates_at_once') or {}).items()),
     )
 

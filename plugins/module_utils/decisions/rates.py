@@ -124,8 +124,14 @@ def _setup(groups, cap_mibps, default_setup_s):
     return default_setup_s, 'the default'
 
 
+# What taught a learned rate: that group's samples, the condition (streams, source_busy) they were taken under
+# ((None, None): any), the set-up the fit took and where from, and the group's words.
+Taught = collections.namedtuple('Taught', ['samples', 'condition', 'setup_s', 'setup_from', 'where'])
+
+
 def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=None):
-    """(rate, fixed or None, source text) from the first group that teaches anything at this cap; None.
+    """(rate, fixed or None, source text, condition text, finish_s, Taught) from the first group that teaches
+    anything at this cap; None.
 
     With `streams`, first from the migrations taken under the same condition (calibration.alike:
     as many at once, the source as busy), in any group; then as without.
@@ -139,7 +145,7 @@ def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=No
                 return (learned['rate_mibps'], learned['fixed_s'], 'learned from %d migration%s of %s (%s)' % (
                     learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']),
                     None if condition[0] is None else calibration.describe_condition(*condition),
-                    learned.get('finish_s'))
+                    learned.get('finish_s'), Taught(samples, condition, setup_s, setup_from, where))
     return None
 
 
@@ -164,11 +170,12 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
     if learned is None and cap_mibps:
         uncapped = _learn_rate(groups, 0, defaults['setup_s'], streams, source_busy)
         if uncapped is not None:
+            # Learned without a cap: no method's own rate at this one.
             learned = (min(uncapped[0], cap_mibps), uncapped[1], uncapped[2] + ', bounded by the %d MiB/s cap'
-                       % cap_mibps, uncapped[3], uncapped[4])
-    condition = finish_s = None
+                       % cap_mibps, uncapped[3], uncapped[4], None)
+    condition = finish_s = taught = None
     if learned is not None:
-        rate, fixed_s, sources['rate_mibps'], condition, finish_s = learned
+        rate, fixed_s, sources['rate_mibps'], condition, finish_s, taught = learned
     else:
         rate, fixed_s = defaults['rate_mibps'], None
         sources['rate_mibps'] = 'default for %s (nothing learned yet)' % hypervisor
@@ -177,10 +184,7 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
             sources['rate_mibps'] += ', bounded by the %s' % ('cap' if bound == cap_mibps else 'link')
             rate = bound
     rate = _bounded(rate, 0, link_mibps)
-    method_rates = {}
-    if learned is not None:
-        method_rates = _method_rates(groups, cap_mibps, defaults['setup_s'], streams, source_busy, link_mibps,
-                                     sources)
+    method_rates = _method_rates(taught, cap_mibps, link_mibps, sources) if taught is not None else {}
     if fixed_s is None:
         fixed_s = defaults['fixed_s']
         sources['fixed_s'] = 'default for %s' % hypervisor
@@ -226,25 +230,34 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
                  float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)), condition, method_rates)
 
 
-def _method_rates(groups, cap_mibps, default_setup_s, streams, source_busy, link_mibps, sources):
-    """{method: rate} learned from each method's own migrations at this cap (at least MIN_METHOD_SAMPLES of
-    them in the group that teaches), each with its source in `sources` ('rate_mibps.<method>')."""
+def _method_rates(taught, cap_mibps, link_mibps, sources):
+    """{method: rate} where at least MIN_METHOD_SAMPLES of that method's own migrations teach one: among the
+    migrations that taught the rate of all (`taught`: the same group, the same condition, the same set-up), so
+    that a method's rate differs from the others' by the method alone; each with its source in `sources`
+    ('rate_mibps.<method>')."""
     found = {}
     for method, used in sorted(METHOD_SAMPLES.items()):
-        own = [(label, [s for s in samples if s.method in used]) for label, samples in groups]
-        own = [(label, samples) for label, samples in own if len(calibration.at_cap(samples, cap_mibps))
-               >= MIN_METHOD_SAMPLES]
-        learned = _learn_rate(own, cap_mibps, default_setup_s, streams, source_busy) if own else None
-        if learned is None:
+        own = calibration.at_cap([s for s in taught.samples if s.method in used], cap_mibps)
+        learned = calibration.learn(own, taught.setup_s, taught.setup_from, *taught.condition)
+        if not learned or learned['samples'] < MIN_METHOD_SAMPLES:
             continue
-        found[method] = float(_bounded(learned[0], 0, link_mibps))
-        sources['rate_mibps.%s' % method] = '%s migrations only: %s' % (method, learned[2])
+        found[method] = float(_bounded(learned['rate_mibps'], 0, link_mibps))
+        sources['rate_mibps.%s' % method] = 'learned from %d %s migrations of %s (%s)' % (
+            learned['samples'], method, taught.where, learned['how'])
     return found
 
 
 def rate_for(rates, method):
     """The rate to predict `method` with: its own where learned, else the rate of all migrations."""
-    return (rates.method_rates or {}).get(method, rates.rate_mibps)
+    return rate_and_source(rates, method)[0]
+
+
+def rate_and_source(rates, method):
+    """(rate, where it came from) to predict `method` with: its own where learned, else the rate of all."""
+    own = (rates.method_rates or {}).get(method)
+    if own:
+        return own, rates.sources.get('rate_mibps.%s' % method, rates.sources['rate_mibps'])
+    return rates.rate_mibps, rates.sources['rate_mibps']
 
 
 def downtime_target_ms(max_downtime_ms, rates):

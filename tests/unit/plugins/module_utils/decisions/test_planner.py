@@ -248,3 +248,26 @@ def test_a_rate_learned_that_many_at_once_is_not_shared_again():
     # The same rate learned alone: two at once would exceed the link, each twice as slow.
     alone = dict((vm, rates[:4]) for vm, rates in learned.items())
     assert [m['predicted_safe_at_s'] for m in planner.replan(moves, alone, 0.0, 2, link_mibps=1192)] == [2.16, 2.16]
+
+
+def test_a_move_is_planned_and_re_planned_at_its_methods_own_rate_where_one_was_learned():
+    own = 'learned from 3 postcopy migrations of this pair at no cap'
+    entry = {'profile': {'memory_mib': 256, 'vcpus': 1, 'domain_type': 'qemu'}, 'recommended_method': 'postcopy',
+             'predictions': {'postcopy': {'total_s': 2.0, 'sent_mib': 180.0}}, 'bandwidth_mibps': 150.0,
+             'inputs': {'method_rates': {'postcopy': 100.0},
+                        'sources': {'rate_mibps': 'learned from 9 migrations', 'rate_mibps.postcopy': own}},
+             'rates_at_once': {'2': {'rate_mibps': 90.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'all, 2 at once',
+                                     'method_rates': {'postcopy': [60.0, 'postcopy, 2 at once']}}}}
+    vm = planner.vm_to_move('a', entry)
+    assert vm.rate_mibps == 100.0 and vm.rate_source == own
+    together = planner.plan_evacuation([vm, planner.vm_to_move('b', entry)], [host('hv2')], 'nfs://a', at_once=2,
+                                       link_mibps=1192)
+    for move in together['moves']:
+        assert move['predicted_s'] == 4.0 and move['rate_mibps'] == 60.0 and move['rate_source'] == 'postcopy, 2 at once'
+    # A re-plan given the method's own rate takes it; given the rate of all only, that.
+    again = planner.replan([{'vm': 'a', 'method': 'postcopy', 'predicted_s': 2.0, 'predicted_sent_mib': 180.0}],
+                           {'a': (150.0, 0.5, 'all', None, None, {'postcopy': (90.0, 'postcopy only')})}, now_s=0.0)
+    assert again[0]['predicted_s'] == 2.5 and again[0]['rate_source'] == 'postcopy only'
+    plain = planner.replan([{'vm': 'a', 'method': 'postcopy', 'predicted_s': 2.0, 'predicted_sent_mib': 180.0}],
+                           {'a': (150.0, 0.5, 'all')}, now_s=0.0)
+    assert plain[0]['predicted_s'] == 1.7 and plain[0]['rate_source'] == 'all'

@@ -221,7 +221,7 @@ def test_each_method_is_predicted_at_its_own_measured_rate_once_its_migrations_t
     got = rates.migration_rates({PAIR: samples}, 'src', 'dst', 'qemu', link_mibps=1192)
     assert got.method_rates == pytest.approx({'precopy': 142.0, 'postcopy': 113.0, 'hybrid': 130.0})
     assert rates.rate_for(got, 'postcopy') == pytest.approx(113.0)
-    assert got.sources['rate_mibps.postcopy'].startswith('postcopy migrations only: learned from 3 migrations')
+    assert got.sources['rate_mibps.postcopy'].startswith('learned from 3 postcopy migrations of this pair at no cap')
     assert min(got.method_rates.values()) <= got.rate_mibps <= max(got.method_rates.values())
 
 
@@ -250,3 +250,22 @@ def test_method_rates_are_learned_at_this_cap_and_bounded_by_the_link():
 def test_nothing_learned_means_no_method_rates():
     got = rates.migration_rates({}, 'src', 'dst', 'qemu')
     assert got.method_rates == {} and rates.rate_for(got, 'precopy') == got.rate_mibps
+
+
+def test_a_methods_own_rate_comes_from_the_migrations_that_taught_the_rate_of_all():
+    # This pair taught the rate (two pre-copies); other hosts' three post-copies do not make post-copy's own here.
+    learned = {PAIR: by_method({'precopy': 142.0}, count=2), OTHER: by_method({'postcopy': 60.0})}
+    got = rates.migration_rates(learned, 'src', 'dst', 'qemu')
+    assert 'of this pair' in got.sources['rate_mibps'] and got.method_rates == {}
+
+
+def test_a_methods_own_rate_needs_three_of_its_migrations_taken_as_this_one_will_run():
+    # Three post-copies alone, one two at once: asked for two at once, post-copy has no rate of its own.
+    alone = by_method({'postcopy': 113.0, 'precopy': 142.0})
+    together = [s._replace(streams=2) for s in by_method({'postcopy': 70.0, 'precopy': 90.0}, count=1)]
+    got = rates.migration_rates({PAIR: alone + together}, 'src', 'dst', 'qemu', streams=2)
+    assert got.condition is not None and got.method_rates == {}
+    assert rates.rate_and_source(got, 'postcopy') == (got.rate_mibps, got.sources['rate_mibps'])
+    # Asked for one at a time, both have theirs.
+    one = rates.migration_rates({PAIR: alone + together}, 'src', 'dst', 'qemu', streams=1)
+    assert one.method_rates == pytest.approx({'precopy': 142.0, 'postcopy': 113.0})
