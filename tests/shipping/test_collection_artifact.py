@@ -34,7 +34,7 @@ SHIPPED_TOP = {'MANIFEST.json', 'FILES.json', 'README.md', 'requirements.txt', '
 # playbooks/benchmark.yml runs scripts/benchmark_report.py from the collection; the
 # other scripts set up a checkout (bootstrap.sh, env.sh, demo.sh) or diagnose the test bed
 # (migration_timeline.py) and do not ship.
-SHIPPED_SCRIPTS = {'scripts/benchmark_report.py', 'scripts/kv_load.py'}
+SHIPPED_SCRIPTS = {'scripts/benchmark_report.py', 'scripts/app_load.py'}
 # Directories whose every file a user of the collection needs.
 COLLECTION_DIRS = ('meta/', 'plugins/', 'roles/', 'playbooks/', 'docs/', 'changelogs/')
 

@@ -11,13 +11,13 @@ key may hold (Expected): the last write memcached confirmed, plus any write whos
 (it may or may not have been stored).  A miss for a key memcached confirmed, an older version or a
 value that is not its version's is a data error.
 
-One request at a time over one TCP connection, paced to `rate` requests a second (no catch-up
-bursts after a stall).  Every request is one JSON line of the record (RECORD_FIELDS); an error
-(refused, reset, timed out, a server error) is recorded and counted, the connection is opened
-afresh, and the load goes on: it never stops at an error.  load_summary.py makes the figures.
+One request at a time over one TCP connection, paced and recorded by load_loop.py (one JSON line
+per request: op set or get, key, ver: set: the version written; get: the version read, null for a
+miss or a failure); an error (refused, reset, timed out, a server error) is recorded and counted,
+the connection is opened afresh, and the load goes on.  load_summary.py makes the figures.
 
-The command is scripts/kv_load.py (run where the guest's address is reachable: on the test bed,
-inside its network namespace).
+The command is `scripts/app_load.py kv` (run where the guest's address is reachable: on the test
+bed, inside its network namespace).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,19 +25,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import json
-import os
 import random
 import socket
 import time
 
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import load_loop
+
 PORT = 11211
-# What one line of the record holds: t (when it was sent, seconds since the epoch), lat_ms (until
-# its reply, or until it failed), op (set, get), key, ver (set: the version written; get: the
-# version read, null for a miss or a failure), ok (a reply that is not an error), data_ok (get:
-# what came back is what the key may hold; null for sets and failures), err (why not ok or not
-# data_ok; absent when both are fine).
-RECORD_FIELDS = ('t', 'lat_ms', 'op', 'key', 'ver', 'ok', 'data_ok', 'err')
 
 
 class ProtocolError(Exception):
@@ -162,23 +156,6 @@ class Plan:
         return 'get', key_name(self.random.randrange(self.keys)), None
 
 
-class Pacer:
-    """Send times `1/rate` apart; after a stall the schedule starts again from now (no burst)."""
-
-    def __init__(self, rate, clock):
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.clock = clock
-        self.due = None
-
-    def wait(self, sleep):
-        now = self.clock()
-        if self.due is None or now > self.due + self.interval:
-            self.due = now
-        elif now < self.due:
-            sleep(self.due - now)
-        self.due += self.interval
-
-
 class Connection:
     """One TCP connection to memcached: send a request, read its reply by a deadline."""
 
@@ -215,19 +192,18 @@ class Connection:
             pass
 
 
-class Load:
+class Load(load_loop.Recorder):
     """The load's state: the plan, what each key may hold, the totals; `step` makes one request."""
 
     def __init__(self, host, port=PORT, keys=4096, value_size=4096, write_ratio=0.8, timeout_s=5.0, seed=0,
                  connect=socket.create_connection, clock=time.time, monotonic=time.monotonic):
+        super(Load, self).__init__(clock, monotonic)
         self.host, self.port = host, port
         self.value_size = value_size
         self.timeout_s = timeout_s
         self.plan = Plan(keys, write_ratio, seed)
         self.expected = Expected()
-        self.connect, self.clock, self.monotonic = connect, clock, monotonic
-        self.conn = None
-        self.totals = {'requests': 0, 'failed_requests': 0, 'data_errors': 0, 'connections': 0}
+        self.connect = connect
 
     def _connection(self):
         if self.conn is None:
@@ -238,9 +214,7 @@ class Load:
     def step(self):
         """Make the next request; returns its record line (a dict)."""
         op, key, version = self.plan.next()
-        sent = self.clock()
-        began = self.monotonic()
-        line = {'t': round(sent, 6), 'op': op, 'key': key, 'ver': version, 'ok': False, 'data_ok': None}
+        line, began = self.begin(op, key, version)
         may_hold = self.expected.may_hold(key)
         try:
             conn = self._connection()
@@ -253,9 +227,7 @@ class Load:
             if op == 'set':
                 self.expected.unknown(key, version)
             line['err'] = '%s: %s' % (type(err).__name__, err)
-            if self.conn is not None:
-                self.conn.close()
-                self.conn = None
+            self.drop_connection()
         else:
             if reply[0] == 'error':
                 line['err'] = reply[1]
@@ -269,63 +241,20 @@ class Load:
                 line['data_ok'], line['ver'], why = check_get(may_hold, key, reply, self.value_size)
                 if why:
                     line['err'] = why
-        line['lat_ms'] = round((self.monotonic() - began) * 1000.0, 3)
-        self.totals['requests'] += 1
-        if not line['ok']:
-            self.totals['failed_requests'] += 1
-        if line['data_ok'] is False:
-            self.totals['data_errors'] += 1
-        return line
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        return self.end(line, began)
 
 
 def wait_ready(host, port, timeout_s, connect=socket.create_connection, clock=time.monotonic, sleep=time.sleep):
     """Wait until memcached answers `version`; returns its version line (RuntimeError at the timeout)."""
-    deadline = clock() + timeout_s
-    last = None
-    while clock() < deadline:
+    def probe():
+        sock = connect((host, port), 2.0)
         try:
-            sock = connect((host, port), 2.0)
-            try:
-                sock.settimeout(2.0)
-                sock.sendall(b'version\r\n')
-                answer = sock.recv(100)
-            finally:
-                sock.close()
-            if answer.startswith(b'VERSION '):
-                return answer.decode('ascii', 'replace').strip()
-            last = answer
-        except (OSError, socket.error) as err:
-            last = err
-        sleep(0.5)
-    raise RuntimeError('memcached at %s:%d did not answer within %d s: %s' % (host, port, timeout_s, last))
-
-
-def run(load, record, duration_s, rate, stop, sleep=time.sleep):
-    """Make requests until `duration_s` passed or `stop` (a threading.Event) is set; each one a line of
-    `record` (a file), flushed at once.  Returns the totals."""
-    pacer = Pacer(rate, load.monotonic)
-    end = load.monotonic() + duration_s
-    while not stop.is_set() and load.monotonic() < end:
-        pacer.wait(sleep)
-        line = load.step()
-        record.write(json.dumps(line, sort_keys=True) + '\n')
-        record.flush()
-        if not line['ok'] and load.conn is None:
-            # The guest did not answer: do not spin on a refused connection.
-            stop.wait(0.05)
-    load.close()
-    return dict(load.totals)
-
-
-def stop_when_exists(path, stop, poll_s=0.2, exists=os.path.exists):
-    """Set `stop` (a threading.Event) once `path` exists, or return when `stop` is set otherwise."""
-    while not stop.is_set():
-        if exists(path):
-            stop.set()
-            return
-        stop.wait(poll_s)
+            sock.settimeout(2.0)
+            sock.sendall(b'version\r\n')
+            answer = sock.recv(100)
+        finally:
+            sock.close()
+        if not answer.startswith(b'VERSION '):
+            raise ValueError('answered %r' % answer[:80])
+        return answer.decode('ascii', 'replace').strip()
+    return load_loop.wait_ready(probe, 'memcached at %s:%d' % (host, port), timeout_s, clock, sleep)

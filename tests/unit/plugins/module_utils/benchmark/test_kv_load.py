@@ -18,12 +18,12 @@ import time
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import kv_load
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import kv_load, load_loop
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark.kv_load import (
-    Expected, Load, Pacer, Plan, ProtocolError, check_get, get_request, key_name, parse_reply, set_request,
+    Expected, Load, Plan, ProtocolError, check_get, get_request, key_name, parse_reply, set_request,
     value_for)
 
-SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..', 'scripts', 'kv_load.py')
+SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..', 'scripts', 'app_load.py')
 
 
 def test_a_value_is_a_function_of_key_and_version():
@@ -115,7 +115,7 @@ def test_the_pacer_keeps_the_rate_and_does_not_burst_after_a_stall():
         slept.append(round(seconds, 6))
         now[0] += seconds
 
-    pacer = Pacer(10, lambda: now[0])
+    pacer = load_loop.Pacer(10, lambda: now[0])
     pacer.wait(sleep)
     now[0] += 0.02
     pacer.wait(sleep)
@@ -208,7 +208,7 @@ def run_load(tmp_path, requests=400, write_ratio=0.5, **faults):
             def flush(self):
                 pass
 
-        totals = kv_load.run(load, Counting(), 60, 0, stop)
+        totals = load_loop.run(load, Counting(), 60, 0, stop)
         path.write_text(''.join(json.dumps(line) + '\n' for line in lines))
         return totals, lines
     finally:
@@ -286,7 +286,7 @@ def test_the_command_paces_records_and_stops_cleanly_at_sigterm(tmp_path):
         record = tmp_path / 'record.jsonl'
         started = time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, SCRIPT, host, '--port', str(port), '--record', str(record),
+            [sys.executable, SCRIPT, 'kv', host, '--port', str(port), '--record', str(record),
              '--rate', '200', '--keys', '64', '--value-size', '512'],
             stdout=subprocess.PIPE, universal_newlines=True)
         time.sleep(2.0)
@@ -311,5 +311,5 @@ def test_the_load_stops_once_its_stop_file_exists():
     import threading
     stop = threading.Event()
     seen = iter([False, False, True])
-    kv_load.stop_when_exists('/x/stop', stop, poll_s=0.001, exists=lambda _path: next(seen))
+    load_loop.stop_when_exists('/x/stop', stop, poll_s=0.001, exists=lambda _path: next(seen))
     assert stop.is_set()
