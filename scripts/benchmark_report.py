@@ -275,7 +275,9 @@ def application_lines(runs):
 
 WALM = {'CPU-intensive': 'over 30 % faster than pre-copy', 'network-intensive': '47 % faster than pre-copy',
         'memory, write-intensive': '12 % faster than hybrid', 'memory, read-intensive': '12 % faster than hybrid',
-        'application: key-value store (memory, write-intensive)': '12 % faster than hybrid (memory-intensive)'}
+        'application: key-value store (memory, write-intensive)': '12 % faster than hybrid (memory-intensive)',
+        'application: web server (network-intensive)': '47 % faster than pre-copy (network-intensive)',
+        'application: CPU-bound job (CPU-intensive)': 'over 30 % faster than pre-copy (CPU-intensive)'}
 
 
 def workload_type_lines(runs):

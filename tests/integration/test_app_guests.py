@@ -1,10 +1,17 @@
 # -*- coding: utf-8 -*-
-"""An application in a guest: the kv guest (Debian's memcached in a real QEMU guest, brought up by
-benchmark_vms through the provisioning playbook) under the host's write-heavy load (kv_load, from
-the test bed's network namespace, over the bridge), moved by wa_migrate by post-copy and back by
-pre-copy while the load runs.  Every read is checked against the versions its key may hold: no
-data may be lost or corrupted, no request may fail, and requests must be answered after each move.  Each migration's
-user-facing figures (load_summary) are printed; the VM is removed whatever happens."""
+"""Applications in guests, brought up by benchmark_vms through the provisioning playbook in real QEMU
+guests, each under its host-side load (scripts/app_load.py, from the test bed's network namespace,
+over the bridge) while wa_migrate moves it:
+
+- the kv guest (Debian's memcached) under a write-heavy load, by post-copy and back by pre-copy:
+  every read is checked against the versions its key may hold;
+- the web guest (Debian's nginx) under GETs of its files, every body checked against the
+  manifest, and the job guest (CPU-bound jobs, every result checked), each by post-copy (the
+  method that leaves no copy behind; kv goes both ways).
+
+No data may be lost or corrupted, no request may fail, and requests must be answered after each
+move.  Each migration's user-facing figures (load_summary) are printed; the VMs are removed
+whatever happens."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -31,32 +38,50 @@ VM = 'wa-kv'
 KV_VM = dict(name=VM, workload='kv', memory_mib=256, wss_mib=64)
 # The load: 16 KiB values over 2048 keys (32 MiB of memcached's 64), four writes in five requests.
 LOAD = ['--rate', '300', '--keys', '2048', '--value-size', '16384', '--write-ratio', '0.8', '--timeout', '5']
+WEB_VM = dict(name='wa-web', workload='web', memory_mib=256, wss_mib=8)
+JOB_VM = dict(name='wa-job', workload='job', memory_mib=256, wss_mib=1)
+# The benchmark's loads (playbooks/benchmark.yml): 150 GETs a second of 64 KiB files; jobs back to back.
+LOADS = {'web': ['--rate', '150', '--timeout', '5'], 'job': ['--rate', '0', '--timeout', '30']}
 NFS_EXPORT = '/srv/wa-nfs'
 SETTLE_S = 5.0  # load before the first migration, and after each (the figures' margins)
 BANDWIDTH_MIBPS = 80
 RUNNING = libvirt.VIR_DOMAIN_RUNNING
 
 
-@pytest.fixture
-def kv_vm(testbed):
-    """The kv guest booted on hv1 by the provisioning playbook; (address on the bridge); removed afterwards."""
+def guests_on_hv1(vms):
+    """Boot `vms` on hv1 by the provisioning playbook; yields {name: address on the bridge}; removes them afterwards."""
     try:
         began = time.monotonic()
-        run_playbook('provision_testbed.yml', '-l', 'hv1', '-e', json.dumps({'benchmark_vms_list': [KV_VM]}))
-        print('KV GUEST up in %.1f s' % (time.monotonic() - began))
-        yield guest_address(current_host(VM))
+        run_playbook('provision_testbed.yml', '-l', 'hv1', '-e', json.dumps({'benchmark_vms_list': vms}))
+        print('GUESTS %s up in %.1f s' % (', '.join(vm['name'] for vm in vms), time.monotonic() - began))
+        yield dict((vm['name'], guest_address(vm['name'], current_host(vm['name']))) for vm in vms)
     finally:
-        remove_everywhere(VM)
-        for path in (os.path.join(NFS_EXPORT, VM + '.qcow2'), console_log(VM)):
-            if os.path.exists(path):
-                os.remove(path)
+        for vm in vms:
+            remove_everywhere(vm['name'])
+            for path in (os.path.join(NFS_EXPORT, vm['name'] + '.qcow2'), console_log(vm['name'])):
+                if os.path.exists(path):
+                    os.remove(path)
 
 
-def guest_address(host):
+@pytest.fixture
+def kv_vm(testbed):
+    """The kv guest booted on hv1; its address on the bridge."""
+    for addresses in guests_on_hv1([KV_VM]):
+        yield addresses[VM]
+
+
+@pytest.fixture(scope='module')
+def web_and_job_vms(testbed):
+    """The web and job guests booted on hv1 together, once for both of their tests; {name: address}."""
+    for addresses in guests_on_hv1([WEB_VM, JOB_VM]):
+        yield addresses
+
+
+def guest_address(vm, host):
     """The guest's address on the bridge, from its kernel command line (wa.ip=ADDR/PREFIX)."""
     conn = open_connection(HOSTS[host].uri)
     try:
-        xml = conn.lookupByName(VM).XMLDesc(0)
+        xml = conn.lookupByName(vm).XMLDesc(0)
     finally:
         conn.close()
     return re.search(r'wa\.ip=([0-9.]+)/', xml).group(1)
@@ -97,10 +122,10 @@ class Window:
         return self.start, self.end
 
 
-def start_load(address, record):
-    """scripts/kv_load.py in the test bed's network namespace (where the bridge is), this checkout's."""
-    command = ['ip', 'netns', 'exec', NETNS, sys.executable, os.path.join(REPO, 'scripts', 'kv_load.py'),
-               address, '--record', record, '--wait-ready', '60'] + LOAD
+def start_load(app, address, record, options):
+    """scripts/app_load.py in the test bed's network namespace (where the bridge is), this checkout's."""
+    command = ['ip', 'netns', 'exec', NETNS, sys.executable, os.path.join(REPO, 'scripts', 'app_load.py'), app,
+               address, '--record', record, '--wait-ready', '60'] + options
     return subprocess.Popen(command, stdout=subprocess.PIPE, universal_newlines=True, start_new_session=True)
 
 
@@ -125,7 +150,7 @@ def test_the_kv_guest_keeps_its_data_through_postcopy_and_precopy(kv_vm, tmp_pat
     home = current_host(VM)
     record = str(tmp_path / 'kv-load.jsonl')
     seq = latest_seq(VM)
-    load = start_load(address, record)
+    load = start_load('kv', address, record, LOAD)
     moves = []
     try:
         wait_for_requests(record, 50)
@@ -166,3 +191,53 @@ def test_the_kv_guest_keeps_its_data_through_postcopy_and_precopy(kv_vm, tmp_pat
         assert len(read_back_after(records, start, end)) >= 10, figures
     # The guest's own heartbeat (wagen idle beside memcached) stayed healthy through both moves.
     assert_healthy_after(VM, seq)
+
+
+def stop_load(load):
+    """SIGTERM the load; its totals (it must have ended cleanly)."""
+    if load.poll() is None:
+        os.killpg(load.pid, signal.SIGTERM)
+    output = load.communicate(timeout=60)[0]
+    assert load.returncode == 0 and output.strip(), 'the load generator failed (exit %s)' % load.returncode
+    return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize('vm', [WEB_VM, JOB_VM], ids=['web', 'job'])
+def test_the_web_and_job_guests_keep_serving_through_postcopy(web_and_job_vms, vm, tmp_path):
+    """Each guest under its own load (the other one idle meanwhile), moved by post-copy."""
+    name, app = vm['name'], vm['workload']
+    source = current_host(name)
+    dest = other_host(source)
+    record = str(tmp_path / (app + '-load.jsonl'))
+    seq = latest_seq(name)
+    load = start_load(app, web_and_job_vms[name], record, LOADS[app])
+    try:
+        wait_for_requests(record, 10)
+        time.sleep(SETTLE_S)
+        window = Window(name, source)
+        result = run_module(source, 'wa_migrate', dict(
+            name=name, uri=HOSTS[source].uri, dest_uri=HOSTS[dest].migration_uri,
+            dest_control_uri=HOSTS[dest].uri, bandwidth_mibps=BANDWIDTH_MIBPS, method='postcopy'))
+        start, end = window.wait()
+        assert not result.get('failed'), result.get('msg')
+        assert result['method_used'] == 'postcopy'
+        assert where_is(name) == {dest: RUNNING}
+        time.sleep(SETTLE_S)
+    finally:
+        totals = stop_load(load)
+    print('%s LOAD totals: %s' % (app.upper(), json.dumps(totals, sort_keys=True)))
+    records = read_record(record)
+    assert totals['requests'] == len(records)
+    assert totals['data_errors'] == 0, [r for r in records if r.get('data_ok') is False][:5]
+    # Every reply was checked (a body against the manifest, a job's result against seq's sha256).
+    assert all(r['data_ok'] is True for r in records if r['ok'])
+    figures = summarise(records, start, end, margin_s=SETTLE_S)
+    print('RESULT %s postcopy: %.2f s (libvirt %.2f s), downtime %s ms, %s' % (
+        app, end - start, result['total_time_s'], result['downtime_ms'],
+        ', '.join('%s=%s' % item for item in sorted(figures.items()))))
+    assert figures['failed_requests'] == 0, [r for r in records if not r['ok']][:5]
+    # Answered, checked, on the destination after the move: the application kept working there.
+    assert figures['rps_after'] > 0, figures
+    after = [r for r in records if r['ok'] and r['t'] > end]
+    assert len(after) >= (3 if app == 'job' else 100), figures
+    assert_healthy_after(name, seq)

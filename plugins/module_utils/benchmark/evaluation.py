@@ -299,6 +299,8 @@ WORKLOAD_TYPES = (
     ('memory, write-intensive', ('write-below', 'write-above', 'write-above-no-postcopy')),
     ('network-intensive', ('net',)),
     ('application: key-value store (memory, write-intensive)', ('kv',)),
+    ('application: web server (network-intensive)', ('web',)),
+    ('application: CPU-bound job (CPU-intensive)', ('job',)),
     ('idle', ('idle',)),
 )
 

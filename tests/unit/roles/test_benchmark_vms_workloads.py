@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """The benchmark_vms role names its workloads in three places that must agree: the argument
-spec's choices, the list its first task checks, and what the guest runs (a wagen mode, or kv:
-memcached from the kv guests' own initramfs)."""
+spec's choices, the list its first task checks, and what the guest runs (a wagen mode, or an
+application from the application guests' own initramfs: kv memcached, web nginx, job wa-job)."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -29,11 +29,19 @@ def test_the_argument_spec_and_the_check_name_the_same_workloads():
     assert yaml.safe_load(checked) == spec_choices()
 
 
-def test_every_workload_is_a_wagen_mode_or_the_kv_application():
+APPLICATIONS = {'kv': '/bin/memcached', 'web': '/bin/nginx', 'job': '/bin/wa-job'}
+
+
+def test_every_workload_is_a_wagen_mode_or_an_application_the_apps_initramfs_holds():
     modes = re.search(r'mode_names\[\] = \{([^}]*)\}', read('files/src/wagen.c')).group(1)
     wagen = [m.strip().strip('"') for m in modes.split(',')]
+    init, build = read('files/src/guest-init'), read('files/build-guest')
+    template = read('templates/domain.xml.j2')
     for workload in spec_choices():
-        assert workload in wagen or workload == 'kv', workload
-    assert '"$mode" = kv' in read('files/src/guest-init')
-    assert "'initrd-kv.gz' if vm.workload == 'kv'" in read('templates/domain.xml.j2')
-    assert 'initrd-kv.gz' in read('files/build-guest')
+        assert workload in wagen or workload in APPLICATIONS, workload
+    for workload, binary in APPLICATIONS.items():
+        assert '"$mode" = %s' % workload in init
+        assert binary in init and binary in build  # started by the init, put in the archive by the build
+    apps = re.search(r"'initrd-apps.gz' if vm.workload in (\[[^]]*\])", template).group(1)
+    assert sorted(yaml.safe_load(apps)) == sorted(APPLICATIONS)
+    assert 'initrd-apps.gz' in build
