@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 import re
@@ -48,6 +49,7 @@ BANDWIDTH_MIBPS = 80
 RUNNING = libvirt.VIR_DOMAIN_RUNNING
 
 
+@contextlib.contextmanager
 def guests_on_hv1(vms):
     """Boot `vms` on hv1 by the provisioning playbook; yields {name: address on the bridge}; removes them afterwards."""
     try:
@@ -66,14 +68,14 @@ def guests_on_hv1(vms):
 @pytest.fixture
 def kv_vm(testbed):
     """The kv guest booted on hv1; its address on the bridge."""
-    for addresses in guests_on_hv1([KV_VM]):
+    with guests_on_hv1([KV_VM]) as addresses:
         yield addresses[VM]
 
 
 @pytest.fixture(scope='module')
 def web_and_job_vms(testbed):
     """The web and job guests booted on hv1 together, once for both of their tests; {name: address}."""
-    for addresses in guests_on_hv1([WEB_VM, JOB_VM]):
+    with guests_on_hv1([WEB_VM, JOB_VM]) as addresses:
         yield addresses
 
 
