@@ -10,8 +10,9 @@ over the bridge) while wa_migrate moves it:
   method that leaves no copy behind; kv goes both ways).
 
 No data may be lost or corrupted, no request may fail, and requests must be answered after each
-move.  Each migration's user-facing figures (load_summary) are printed; the VMs are removed
-whatever happens."""
+move; before it, wa_vm_facts must classify each application as its type from live measurements
+(kv memory-intensive, web network-intensive, job CPU-intensive).  Each migration's user-facing
+figures (load_summary) are printed; the VMs are removed whatever happens."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -65,17 +66,11 @@ def guests_on_hv1(vms):
                     os.remove(path)
 
 
-@pytest.fixture
-def kv_vm(testbed):
-    """The kv guest booted on hv1; its address on the bridge."""
-    with guests_on_hv1([KV_VM]) as addresses:
-        yield addresses[VM]
-
-
 @pytest.fixture(scope='module')
-def web_and_job_vms(testbed):
-    """The web and job guests booted on hv1 together, once for both of their tests; {name: address}."""
-    with guests_on_hv1([WEB_VM, JOB_VM]) as addresses:
+def app_vms(testbed):
+    """The kv, web and job guests booted on hv1 by one provisioning run, for every test of this module
+    (each moves its own guest; the others idle meanwhile); {name: address on the bridge}."""
+    with guests_on_hv1([KV_VM, WEB_VM, JOB_VM]) as addresses:
         yield addresses
 
 
@@ -87,6 +82,23 @@ def guest_address(vm, host):
     finally:
         conn.close()
     return re.search(r'wa\.ip=([0-9.]+)/', xml).group(1)
+
+
+# What wa_vm_facts must see in each application under its load, from live measurements alone (issue #16).
+EXPECTED_CLASS = {'kv': 'memory-intensive', 'web': 'network-intensive', 'job': 'cpu-intensive'}
+
+
+def assert_classified(vm, app, host):
+    """wa_vm_facts profiles the VM under its load and classifies it as its application's type."""
+    result = run_module(host, 'wa_vm_facts', dict(uri=HOSTS[host].uri, names=[vm], window_s=3,
+                                                  bandwidth_mibps=BANDWIDTH_MIBPS))
+    assert not result.get('failed'), result.get('msg')
+    facts = result['ansible_facts']['wa_vm_profiles'][vm]
+    profile, classification = facts['profile'], facts['classification']
+    print('PROFILE %s: %s; %s' % (app, classification['explanation'], dict(
+        (key, profile.get(key)) for key in ('cpu_demand', 'cpu_util', 'dirty_rate_mibps', 'net_rx_mibps',
+                                            'net_tx_mibps', 'memory_used_mib'))))
+    assert classification['workload'] == EXPECTED_CLASS[app], classification['explanation']
 
 
 class Window:
@@ -147,8 +159,8 @@ def read_back_after(records, start, end):
             and r['ver'] is not None and written.get((r['key'], r['ver']), end) < start]
 
 
-def test_the_kv_guest_keeps_its_data_through_postcopy_and_precopy(kv_vm, tmp_path):
-    address = kv_vm
+def test_the_kv_guest_keeps_its_data_through_postcopy_and_precopy(app_vms, tmp_path):
+    address = app_vms[VM]
     home = current_host(VM)
     record = str(tmp_path / 'kv-load.jsonl')
     seq = latest_seq(VM)
@@ -157,6 +169,7 @@ def test_the_kv_guest_keeps_its_data_through_postcopy_and_precopy(kv_vm, tmp_pat
     try:
         wait_for_requests(record, 50)
         time.sleep(SETTLE_S)
+        assert_classified(VM, 'kv', home)
         for method, source, dest in (('postcopy', home, other_host(home)), ('precopy', other_host(home), home)):
             window = Window(VM, source)
             result = run_module(source, 'wa_migrate', dict(
@@ -205,17 +218,18 @@ def stop_load(load):
 
 
 @pytest.mark.parametrize('vm', [WEB_VM, JOB_VM], ids=['web', 'job'])
-def test_the_web_and_job_guests_keep_serving_through_postcopy(web_and_job_vms, vm, tmp_path):
-    """Each guest under its own load (the other one idle meanwhile), moved by post-copy."""
+def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_path):
+    """Each guest under its own load (the others idle meanwhile), moved by post-copy."""
     name, app = vm['name'], vm['workload']
     source = current_host(name)
     dest = other_host(source)
     record = str(tmp_path / (app + '-load.jsonl'))
     seq = latest_seq(name)
-    load = start_load(app, web_and_job_vms[name], record, LOADS[app])
+    load = start_load(app, app_vms[name], record, LOADS[app])
     try:
         wait_for_requests(record, 10)
         time.sleep(SETTLE_S)
+        assert_classified(name, app, source)
         window = Window(name, source)
         result = run_module(source, 'wa_migrate', dict(
             name=name, uri=HOSTS[source].uri, dest_uri=HOSTS[dest].migration_uri,
