@@ -71,8 +71,8 @@ def make_load(args):
         manifest = web_load.wait_ready(args.host, port, args.wait_ready)
         return (web_load.Load(args.host, manifest, port, timeout_s=timeout, seed=args.seed),
                 'nginx serving %d files' % len(manifest))
-    server = job_load.wait_ready(args.host, port, args.wait_ready)
-    return job_load.Load(args.host, port, timeout_s=timeout), server
+    lines = job_load.wait_ready(args.host, port, args.wait_ready)
+    return job_load.Load(args.host, lines, port, timeout_s=timeout), 'jobs over seq 1 %d' % lines
 
 
 def main(argv=None):

@@ -87,7 +87,7 @@ options:
     type: path
   load_record:
     description:
-      - For an application guest, the record of its load generator (C(scripts/kv_load.py) C(--record)), running
+      - For an application guest, the record of its load generator (C(scripts/app_load.py) C(--record)), running
         for the whole run; the run then waits O(load_settle_s) before and after the migration and records what
         the application's users felt (C(rps_before), C(rps_during), C(rps_after), C(p50_ms), C(p99_ms),
         C(max_latency_ms), C(longest_stall_ms), C(failed_requests), C(data_errors); docs/evaluation.md).

@@ -252,8 +252,7 @@ def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_p
         app, end - start, result['total_time_s'], result['downtime_ms'],
         ', '.join('%s=%s' % item for item in sorted(figures.items()))))
     assert figures['failed_requests'] == 0, [r for r in records if not r['ok']][:5]
-    # Answered, checked, on the destination after the move: the application kept working there.
-    assert figures['rps_after'] > 0, figures
-    after = [r for r in records if r['ok'] and r['t'] > end]
-    assert len(after) >= (3 if app == 'job' else 100), figures
+    # Answered, checked, on the destination after the move, at half its pace before it at least: the
+    # application kept working there.
+    assert figures['rps_after'] > 0 and figures['rps_after'] >= figures['rps_before'] / 2.0, figures
     assert_healthy_after(name, seq)

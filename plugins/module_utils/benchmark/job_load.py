@@ -4,9 +4,11 @@
 """The job guest's load: CPU-bound jobs, one after another, every result checked.
 
 Each connection to the guest runs one job there (busybox nc runs /bin/wa-job): it compresses and
-decompresses `seq 1 N` and replies "N SHA256" of what came out.  The load checks that the sha256
-is that of `seq 1 N` (expected_sha256): anything else is a data error; no reply by the timeout,
-a refused or reset connection, or a reply that is no "N SHA256" is a failed request.  The jobs'
+decompresses `seq 1 N` and replies "N SHA256" of what came out (or "ERR ..." where a step of it
+failed).  The load learns N from the first job (wait_ready) and checks every later reply against
+it: another N, or a sha256 that is not that of `seq 1 N` (expected_sha256), is a data error; no
+reply by the timeout, a refused or reset connection, or a reply that is no "N SHA256" is a failed
+request.  The jobs'
 progress (replies a second) and how long each took are the users' figures; the load sends the
 next job once the last replied (run it at rate 0) or at a pace.  Paced and recorded by
 load_loop.py: op `job`, key the job's number.
@@ -48,8 +50,10 @@ def parse_reply(data):
     return int(parts[0]), parts[1]
 
 
-def check_reply(lines, sha256):
-    """(data_ok, why not) of a job's result."""
+def check_reply(expected_lines, lines, sha256):
+    """(data_ok, why not) of a job's result, for a guest whose jobs run over `seq 1 expected_lines`."""
+    if lines != expected_lines:
+        return False, 'corrupted: a job over seq 1 %d, not 1 %d' % (lines, expected_lines)
     if sha256 == expected_sha256(lines):
         return True, None
     return False, 'corrupted: the job over seq 1 %d gave sha256 %s..., not %s...' % (
@@ -82,12 +86,14 @@ def run_job(host, port, timeout_s, connect=socket.create_connection, monotonic=t
 
 
 class Load(load_loop.Recorder):
-    """One job per step, each over a connection of its own."""
+    """One job per step, each over a connection of its own, over `seq 1 lines` (what wait_ready found)."""
 
-    def __init__(self, host, port=PORT, timeout_s=30.0, connect=socket.create_connection, clock=time.time,
+    def __init__(self, host, lines, port=PORT, timeout_s=30.0, connect=socket.create_connection, clock=time.time,
                  monotonic=time.monotonic):
         super(Load, self).__init__(clock, monotonic)
         self.host, self.port, self.timeout_s = host, port, timeout_s
+        self.lines = lines
+        expected_sha256(lines)  # once, before the first job is timed
         self.connect = connect
         self.jobs = 0
 
@@ -102,15 +108,21 @@ class Load(load_loop.Recorder):
             line['err'] = '%s: %s' % (type(err).__name__, err)
         else:
             line['ok'] = True
-            line['data_ok'], why = check_reply(lines, sha256)
+            line['data_ok'], why = check_reply(self.lines, lines, sha256)
             if why:
                 line['err'] = why
         return self.end(line, began)
 
 
+MAX_LINES = 10 ** 8  # seq 1 N of the job guests is wss_mib x 150000: far below
+
+
 def wait_ready(host, port, timeout_s, connect=socket.create_connection, clock=time.monotonic, sleep=time.sleep):
-    """Wait until a job replies; returns "N jobs of seq 1 N" (RuntimeError at the timeout)."""
+    """Wait until a job replies; returns its N, the lines of the guest's jobs (RuntimeError at the timeout, or
+    for an N no job guest has)."""
     def probe():
         lines, _sha = parse_reply(run_job(host, port, 60.0, connect))
-        return 'jobs over seq 1 %d' % lines
+        if not 0 < lines <= MAX_LINES:
+            raise ValueError('a job over seq 1 %d: no job guest has that' % lines)
+        return lines
     return load_loop.wait_ready(probe, 'the job server at %s:%d' % (host, port), timeout_s, clock, sleep)

@@ -183,18 +183,19 @@ def run_once(source, destination, dom, request, params, source_uri):
 
 
 def wait_for_load(load_record, timeout_s=60, fresh_s=2.0, clock=time.time, sleep=time.sleep):
-    """Return once the load generator's record holds a request sent in the last `fresh_s` seconds (it runs);
-    BenchmarkError after `timeout_s` (before the migration: nothing was touched)."""
+    """Return once the load generator's record holds a request that ended in the last `fresh_s` seconds (it runs;
+    a request is written when it ends, and a CPU job may take longer than `fresh_s`); BenchmarkError after
+    `timeout_s` (before the migration: nothing was touched)."""
     deadline = clock() + timeout_s
     while True:
         try:
-            latest = max([r['t'] for r in load_summary.read_record(load_record)] or [None])
+            latest = max([load_summary.ended(r) for r in load_summary.read_record(load_record)] or [None])
         except (IOError, OSError):
             latest = None
         if latest is not None and latest >= clock() - fresh_s:
             return latest
         if clock() >= deadline:
-            raise BenchmarkError('the load generator has sent no request for %d s (%s): is it running?'
+            raise BenchmarkError('the load generator has had no request end for %d s (%s): is it running?'
                                  % (timeout_s, load_record), {})
         sleep(0.5)
 

@@ -41,7 +41,8 @@ def test_a_reply_is_lines_and_a_sha256():
 
 class Server(socketserver.ThreadingTCPServer):
     """Answers each connection as /bin/wa-job does; `faults` maps the Nth job (from 1) to what goes wrong:
-    corrupt (a wrong sha256), garble (no reply of the form), stall (no reply for `stall_s`)."""
+    corrupt (a wrong sha256), other_lines (the sha256 of another seq), fail (wa-job's ERR), garble (no reply of
+    the form), stall (no reply for `stall_s`)."""
     daemon_threads = True
     allow_reuse_address = True
 
@@ -65,12 +66,17 @@ class Handler(socketserver.StreamRequestHandler):
         with server.lock:
             server.jobs += 1
             fault = [name for name, nth in server.faults.items() if nth == server.jobs]
-        sha = job_load.expected_sha256(LINES)
+        lines = LINES + 1 if 'other_lines' in fault else LINES
+        sha = job_load.expected_sha256(lines)
         if 'stall' in fault:
             time.sleep(server.stall_s)
         if 'corrupt' in fault:
             sha = hashlib.sha256(b'other').hexdigest()
-        reply = b'garbage\n' if 'garble' in fault else ('%d %s\n' % (LINES, sha)).encode('ascii')
+        reply = ('%d %s\n' % (lines, sha)).encode('ascii')
+        if 'garble' in fault:
+            reply = b'garbage\n'
+        if 'fail' in fault:
+            reply = b'ERR gzip exited 1\n'
         self.wfile.write(reply)
 
 
@@ -78,8 +84,8 @@ def run_load(jobs=60, timeout_s=1.0, **faults):
     server = Server(**faults)
     try:
         host, port = server.server_address
-        assert job_load.wait_ready(host, port, 5) == 'jobs over seq 1 %d' % LINES
-        load = job_load.Load(host, port, timeout_s=timeout_s)
+        assert job_load.wait_ready(host, port, 5) == LINES
+        load = job_load.Load(host, LINES, port, timeout_s=timeout_s)
         stop = threading.Event()
         lines = []
 
@@ -104,10 +110,17 @@ def test_honest_jobs_give_no_errors():
     assert all(line['op'] == 'job' and line['data_ok'] is True for line in lines)
 
 
-def test_a_wrong_result_is_a_data_error():
-    totals, lines = run_load(corrupt=11)  # the first job was wait_ready's
+@pytest.mark.parametrize('fault, why', [('corrupt', 'gave sha256'), ('other_lines', 'not 1 %d' % LINES)])
+def test_a_wrong_result_or_another_input_is_a_data_error(fault, why):
+    totals, lines = run_load(**{fault: 11})  # the first job was wait_ready's
     assert totals['data_errors'] == 1 and totals['failed_requests'] == 0
-    assert lines[9]['data_ok'] is False and 'corrupted' in lines[9]['err']
+    assert lines[9]['data_ok'] is False and why in lines[9]['err']
+
+
+def test_a_job_whose_step_failed_is_a_failed_request_not_a_data_error():
+    totals, lines = run_load(fail=11)
+    assert totals['failed_requests'] == 1 and totals['data_errors'] == 0
+    assert 'not a job reply' in lines[9]['err']
 
 
 @pytest.mark.parametrize('fault', ['garble', 'stall'])
@@ -126,7 +139,7 @@ def test_nothing_listening_is_a_failed_request_and_not_ready():
     sock.bind(('127.0.0.1', 0))
     port = sock.getsockname()[1]
     sock.close()
-    load = job_load.Load('127.0.0.1', port, timeout_s=0.2)
+    load = job_load.Load('127.0.0.1', LINES, port, timeout_s=0.2)
     assert [load.step()['ok'] for _i in range(2)] == [False, False]
     with pytest.raises(RuntimeError, match='job server'):
         job_load.wait_ready('127.0.0.1', port, 0.6)

@@ -66,12 +66,17 @@ def test_a_run_waits_until_the_load_runs_and_gives_up_on_a_silent_one(tmp_path):
     path = str(tmp_path / 'kv.jsonl')
     record(path, steady(1000.0, 1010.0))
     clock = Clock(1010.5)
-    assert measure.wait_for_load(path, clock=clock, sleep=clock.sleep) == pytest.approx(1009.9)
+    assert measure.wait_for_load(path, clock=clock, sleep=clock.sleep) == pytest.approx(1009.902)
     # A record that stopped long ago (or no record yet) is a load that does not run.
     clock = Clock(1100.0)
-    with pytest.raises(measure.BenchmarkError, match='has sent no request for 60 s'):
+    with pytest.raises(measure.BenchmarkError, match='has had no request end for 60 s'):
         measure.wait_for_load(path, clock=clock, sleep=clock.sleep)
     assert clock.now >= 1160.0
+    # A job that takes 3 s is written when it ends: fresh by its end, not by when it was sent.
+    slow = str(tmp_path / 'job.jsonl')
+    record(slow, [dict(t=1000.0 + 3 * i, lat_ms=3000.0, ok=True, data_ok=True) for i in range(4)])
+    clock = Clock(1012.5)
+    assert measure.wait_for_load(slow, clock=clock, sleep=clock.sleep) == pytest.approx(1012.0)
     clock = Clock(1100.0)
     with pytest.raises(measure.BenchmarkError, match='is it running'):
         measure.wait_for_load(str(tmp_path / 'none.jsonl'), timeout_s=3, clock=clock, sleep=clock.sleep)
