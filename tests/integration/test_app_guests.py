@@ -227,7 +227,8 @@ def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_p
     seq = latest_seq(name)
     load = start_load(app, app_vms[name], record, LOADS[app])
     try:
-        wait_for_requests(record, 10)
+        # A job takes about 1 s alone on a core, 3-4 s on the crowded test bed.
+        wait_for_requests(record, 3 if app == 'job' else 10)
         time.sleep(SETTLE_S)
         assert_classified(name, app, source)
         window = Window(name, source)

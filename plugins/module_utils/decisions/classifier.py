@@ -17,6 +17,9 @@ Signals and their limits: without performance counters (none under TCG) memory
 reads cannot be counted, so a busy vCPU over a large resident footprint counts
 as memory-intensive, and a busy vCPU over a small one as cpu-intensive.
 Network traffic costs CPU too; the network label takes precedence over cpu.
+Traffic that a VM writes into its memory (a key-value store taking writes) is
+memory intensity carried by the network: the network label needs the traffic to
+exceed the dirty rate as well as its threshold.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,10 +30,10 @@ __metaclass__ = type
 DEFAULT_THRESHOLDS = {
     # vCPU busy fraction above which a VM is cpu-intensive.
     'busy_cpu': 0.50,
-    # Guest traffic (rx + tx) above which it is network-intensive.
-    'network_mibps': 5.0,
+    # Guest traffic (rx + tx) above which (and above its dirty rate) it is network-intensive.
+    'network_mibps': 2.0,
     # Dirty rate above which it is memory(-write)-intensive, whatever the link.
-    'dirty_mibps': 5.0,
+    'dirty_mibps': 3.0,
     # Dirty rate over migration bandwidth above which it is write-intensive:
     # pre-copy took 1.2x post-copy's time at 0.2 and 2-3x at 0.8 on the test bed.
     'write_bandwidth_ratio': 0.25,
@@ -85,7 +88,7 @@ def classify(profile, bandwidth_mibps, thresholds=None):
         labels.append('cpu')
     if dirty >= limits['dirty_mibps'] or ('cpu' in labels and footprint >= limits['memory_footprint_ratio']):
         labels.append('memory')
-    if network >= limits['network_mibps']:
+    if network >= limits['network_mibps'] and network > dirty:
         labels.append('network')
 
     if 'memory' in labels and 'network' in labels:
