@@ -17,9 +17,12 @@ Signals and their limits: without performance counters (none under TCG) memory
 reads cannot be counted, so a busy vCPU over a large resident footprint counts
 as memory-intensive, and a busy vCPU over a small one as cpu-intensive.
 Network traffic costs CPU too; the network label takes precedence over cpu.
-Traffic that a VM writes into its memory (a key-value store taking writes) is
-memory intensity carried by the network: the network label needs the traffic to
-exceed the dirty rate as well as its threshold.
+Memory writes and network traffic feed each other (a key-value store writes what
+it receives; a server's sends dirty buffers), so where both are above their
+thresholds the larger one labels the VM: the network label needs the traffic to
+exceed the dirty rate, the dirty-rate memory label the dirty rate to reach the
+traffic.  `mixed` is a network-intensive VM whose busy vCPU works over a large
+footprint.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -86,9 +89,11 @@ def classify(profile, bandwidth_mibps, thresholds=None):
     labels = []
     if cpu >= limits['busy_cpu']:
         labels.append('cpu')
-    if dirty >= limits['dirty_mibps'] or ('cpu' in labels and footprint >= limits['memory_footprint_ratio']):
+    busy_network = network >= limits['network_mibps'] and network > dirty
+    if (dirty >= limits['dirty_mibps'] and not busy_network) or (
+            'cpu' in labels and footprint >= limits['memory_footprint_ratio']):
         labels.append('memory')
-    if network >= limits['network_mibps'] and network > dirty:
+    if busy_network:
         labels.append('network')
 
     if 'memory' in labels and 'network' in labels:
