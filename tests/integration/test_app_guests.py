@@ -225,11 +225,12 @@ def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_p
     dest = other_host(source)
     record = str(tmp_path / (app + '-load.jsonl'))
     seq = latest_seq(name)
+    # A job takes about 1 s alone on a core, 3-7 s on the crowded test bed: its margins hold a few.
+    settle_s = 20.0 if app == 'job' else SETTLE_S
     load = start_load(app, app_vms[name], record, LOADS[app])
     try:
-        # A job takes about 1 s alone on a core, 3-4 s on the crowded test bed.
         wait_for_requests(record, 3 if app == 'job' else 10)
-        time.sleep(SETTLE_S)
+        time.sleep(settle_s)
         assert_classified(name, app, source)
         window = Window(name, source)
         result = run_module(source, 'wa_migrate', dict(
@@ -239,7 +240,7 @@ def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_p
         assert not result.get('failed'), result.get('msg')
         assert result['method_used'] == 'postcopy'
         assert where_is(name) == {dest: RUNNING}
-        time.sleep(SETTLE_S)
+        time.sleep(settle_s)
     finally:
         totals = stop_load(load)
     print('%s LOAD totals: %s' % (app.upper(), json.dumps(totals, sort_keys=True)))
@@ -248,7 +249,7 @@ def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_p
     assert totals['data_errors'] == 0, [r for r in records if r.get('data_ok') is False][:5]
     # Every reply was checked (a body against the manifest, a job's result against seq's sha256).
     assert all(r['data_ok'] is True for r in records if r['ok'])
-    figures = summarise(records, start, end, margin_s=SETTLE_S)
+    figures = summarise(records, start, end, margin_s=settle_s)
     print('RESULT %s postcopy: %.2f s (libvirt %.2f s), downtime %s ms, %s' % (
         app, end - start, result['total_time_s'], result['downtime_ms'],
         ', '.join('%s=%s' % item for item in sorted(figures.items()))))
