@@ -139,7 +139,7 @@ CASES = [
     ('role:libvirt_host', dict(libvirt_host_transport='pigeon'), True,
      'value of libvirt_host_transport must be one of: ssh, tls, tcp, got: pigeon'),
     ('role:benchmark_vms', dict(benchmark_vms_list=[dict(name='x', workload='teleport', memory_mib=256)]), True,
-     'value of workload must be one of: idle, cpu, read, write, net, kv, got: teleport'),
+     'value of workload must be one of: idle, cpu, read, write, net, kv, web, job, got: teleport'),
 ]
 
 
