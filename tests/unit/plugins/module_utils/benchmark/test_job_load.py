@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import job_load, load_loop
+from load_runs import run_until
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import job_load
 
 SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..', 'scripts', 'app_load.py')
 LINES = 3000
@@ -86,19 +87,7 @@ def run_load(jobs=60, timeout_s=1.0, **faults):
         host, port = server.server_address
         assert job_load.wait_ready(host, port, 5) == LINES
         load = job_load.Load(host, LINES, port, timeout_s=timeout_s)
-        stop = threading.Event()
-        lines = []
-
-        class Counting:
-            def write(self, text):
-                lines.append(json.loads(text))
-                if len(lines) >= jobs:
-                    stop.set()
-
-            def flush(self):
-                pass
-
-        return load_loop.run(load, Counting(), 60, 0, stop), lines
+        return run_until(load, jobs)
     finally:
         server.stop()
 

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from load_runs import run_until
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import kv_load, load_loop
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark.kv_load import (
     Expected, Load, Plan, ProtocolError, check_get, get_request, key_name, parse_reply, set_request,
@@ -196,19 +197,7 @@ def run_load(tmp_path, requests=400, write_ratio=0.5, **faults):
         assert kv_load.wait_ready(host, port, 5) == 'VERSION stand-in'
         load = Load(host, port, keys=16, value_size=256, write_ratio=write_ratio, timeout_s=0.5, seed=1)
         path = tmp_path / 'record.jsonl'
-        stop = threading.Event()
-        lines = []
-
-        class Counting:
-            def write(self, text):
-                lines.append(json.loads(text))
-                if len(lines) >= requests:
-                    stop.set()
-
-            def flush(self):
-                pass
-
-        totals = load_loop.run(load, Counting(), 60, 0, stop)
+        totals, lines = run_until(load, requests)
         path.write_text(''.join(json.dumps(line) + '\n' for line in lines))
         return totals, lines
     finally:

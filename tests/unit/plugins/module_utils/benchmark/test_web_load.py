@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from load_runs import run_until
 from ansible.module_utils.six.moves import BaseHTTPServer
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import load_loop, web_load
 
@@ -99,19 +100,7 @@ def run_load(requests=200, **faults):
         manifest = web_load.wait_ready(host, port, 5)
         assert manifest == web_load.parse_manifest(MANIFEST)
         load = web_load.Load(host, manifest, port, timeout_s=1.0, seed=1)
-        stop = threading.Event()
-        lines = []
-
-        class Counting:
-            def write(self, text):
-                lines.append(json.loads(text))
-                if len(lines) >= requests:
-                    stop.set()
-
-            def flush(self):
-                pass
-
-        return load_loop.run(load, Counting(), 60, 0, stop), lines
+        return run_until(load, requests)
     finally:
         server.stop()
 
