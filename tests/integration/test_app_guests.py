@@ -148,6 +148,34 @@ def start_load(app, address, record, options):
     return subprocess.Popen(command, stdout=subprocess.PIPE, universal_newlines=True, start_new_session=True)
 
 
+def stop_load(load, timeout):
+    """SIGTERM the load (started by start_load) and wait up to `timeout` s for it; its output."""
+    if load.poll() is None:
+        os.killpg(load.pid, signal.SIGTERM)
+    return load.communicate(timeout=timeout)[0]
+
+
+def load_totals(app, load, output):
+    """The totals a stopped load printed (it must have ended cleanly)."""
+    print('%s LOAD totals: %s' % (app.upper(), output.strip()))
+    assert load.returncode == 0 and output.strip(), 'the load generator failed (exit %s)' % load.returncode
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def move(vm, source, dest, method):
+    """wa_migrate moves `vm` from `source` to `dest` by `method`; it must run there alone after.
+    (the module's result, when the source's job started, when the source was gone)."""
+    window = Window(vm, source)
+    result = run_module(source, 'wa_migrate', dict(
+        name=vm, uri=HOSTS[source].uri, dest_uri=HOSTS[dest].migration_uri,
+        dest_control_uri=HOSTS[dest].uri, bandwidth_mibps=BANDWIDTH_MIBPS, method=method))
+    start, end = window.wait()
+    assert not result.get('failed'), result.get('msg')
+    assert result['method_used'] == method
+    assert where_is(vm) == {dest: RUNNING}
+    return result, start, end
+
+
 def wait_for_requests(record, count, timeout=90):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -176,23 +204,11 @@ def test_the_kv_guest_keeps_its_data_through_postcopy_and_precopy(app_vms, tmp_p
         time.sleep(SETTLE_S)
         assert_classified(VM, 'kv', home)
         for method, source, dest in (('postcopy', home, other_host(home)), ('precopy', other_host(home), home)):
-            window = Window(VM, source)
-            result = run_module(source, 'wa_migrate', dict(
-                name=VM, uri=HOSTS[source].uri, dest_uri=HOSTS[dest].migration_uri,
-                dest_control_uri=HOSTS[dest].uri, bandwidth_mibps=BANDWIDTH_MIBPS, method=method))
-            start, end = window.wait()
-            assert not result.get('failed'), result.get('msg')
-            assert result['method_used'] == method
-            assert where_is(VM) == {dest: RUNNING}
-            moves.append((method, result, start, end))
+            moves.append((method,) + move(VM, source, dest, method))
             time.sleep(SETTLE_S)
     finally:
-        if load.poll() is None:
-            os.killpg(load.pid, signal.SIGTERM)
-        output = load.communicate(timeout=30)[0]
-    print('KV LOAD totals: %s' % output.strip())
-    assert load.returncode == 0 and output.strip(), 'the load generator failed (exit %s)' % load.returncode
-    totals = json.loads(output.strip().splitlines()[-1])
+        output = stop_load(load, timeout=30)
+    totals = load_totals('kv', load, output)
     records = read_record(record)
     assert totals['requests'] == len(records)
     assert totals['data_errors'] == 0, [r for r in records if r.get('data_ok') is False][:5]
@@ -213,15 +229,6 @@ def test_the_kv_guest_keeps_its_data_through_postcopy_and_precopy(app_vms, tmp_p
     assert_healthy_after(VM, seq)
 
 
-def stop_load(load):
-    """SIGTERM the load; its totals (it must have ended cleanly)."""
-    if load.poll() is None:
-        os.killpg(load.pid, signal.SIGTERM)
-    output = load.communicate(timeout=60)[0]
-    assert load.returncode == 0 and output.strip(), 'the load generator failed (exit %s)' % load.returncode
-    return json.loads(output.strip().splitlines()[-1])
-
-
 @pytest.mark.parametrize('vm', [WEB_VM, JOB_VM], ids=['web', 'job'])
 def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_path):
     """Each guest under its own load (the others idle meanwhile), moved by post-copy."""
@@ -237,18 +244,11 @@ def test_the_web_and_job_guests_keep_serving_through_postcopy(app_vms, vm, tmp_p
         wait_for_requests(record, 3 if app == 'job' else 10)
         time.sleep(settle_s)
         assert_classified(name, app, source)
-        window = Window(name, source)
-        result = run_module(source, 'wa_migrate', dict(
-            name=name, uri=HOSTS[source].uri, dest_uri=HOSTS[dest].migration_uri,
-            dest_control_uri=HOSTS[dest].uri, bandwidth_mibps=BANDWIDTH_MIBPS, method='postcopy'))
-        start, end = window.wait()
-        assert not result.get('failed'), result.get('msg')
-        assert result['method_used'] == 'postcopy'
-        assert where_is(name) == {dest: RUNNING}
+        result, start, end = move(name, source, dest, 'postcopy')
         time.sleep(settle_s)
     finally:
-        totals = stop_load(load)
-    print('%s LOAD totals: %s' % (app.upper(), json.dumps(totals, sort_keys=True)))
+        output = stop_load(load, timeout=60)
+    totals = load_totals(app, load, output)
     records = read_record(record)
     assert totals['requests'] == len(records)
     assert totals['data_errors'] == 0, [r for r in records if r.get('data_ok') is False][:5]
