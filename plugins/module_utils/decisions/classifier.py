@@ -36,7 +36,7 @@ DEFAULT_THRESHOLDS = {
     # Guest traffic (rx + tx) above which (and above its dirty rate) it is network-intensive.
     'network_mibps': 2.0,
     # Dirty rate above which it is memory(-write)-intensive, whatever the link.
-    'dirty_mibps': 3.0,
+    'dirty_mibps': 5.0,
     # Dirty rate over migration bandwidth above which it is write-intensive:
     # pre-copy took 1.2x post-copy's time at 0.2 and 2-3x at 0.8 on the test bed.
     'write_bandwidth_ratio': 0.25,
