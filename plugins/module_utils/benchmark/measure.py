@@ -20,7 +20,7 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils impo
     guest_health, learning, migration, preflight, runner, vm_move)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.benchmark import (
     baselines, evaluation, load_summary)
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import assessment
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import assessment, rates
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import WaError
 
 # Reports after a migration: the generator re-verifies its whole working set
@@ -99,9 +99,9 @@ def run_once(source, destination, dom, request, params, source_uri):
     predictions = request.get('predictions')
     chosen, predicted, note, auto_converge_initial = None, None, '', None
     if method == evaluation.AUTO:
-        rates = learning.rates_for(params, source_uri, request['dest_uri'], preflight.domain_type(dom))
+        learned = learning.rates_for(params, source_uri, request['dest_uri'], preflight.domain_type(dom))
         chosen, reason, _profile, assessed = migration.plan_method(
-            source, dom, 'auto', request['profile_window_s'], rates, request['max_downtime_ms'],
+            source, dom, 'auto', request['profile_window_s'], learned, request['max_downtime_ms'],
             params['postcopy_allowed'],
             auto_converge=assessment.auto_converge_on(params['auto_converge'], params['postcopy_allowed']))
         auto_converge_initial = assessed.get('auto_converge_initial_pct')
@@ -170,7 +170,8 @@ def run_once(source, destination, dom, request, params, source_uri):
         'job_s': None if cut_off else result.get('wall_time_s'),
         'max_downtime_ms': request['max_downtime_ms'],
         'predicted_downtime_ms': (predictions or {}).get(chosen or method, {}).get('downtime_ms'),
-        'rate_source': (result.get('inputs') or {}).get('sources', {}).get('rate_mibps', ''),
+        # Where the rate of the method predicted came from: its own where its migrations taught one.
+        'rate_source': rates.reported_rate_and_source(result.get('inputs'), chosen or method)[1] or '',
         'calibration_sample': result.get('calibration_sample'),
     }
     row.update(felt)

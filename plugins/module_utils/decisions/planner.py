@@ -37,7 +37,7 @@ __metaclass__ = type
 
 import collections
 
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, concurrency, names
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, concurrency, names, rates
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.errors import BadInput
 
 VmToMove = collections.namedtuple('VmToMove', [
@@ -233,22 +233,22 @@ def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', lin
     return updated
 
 
-def _repredict(move, rates, streams=None):
-    """Predict `move` again from `rates` ((rate_mibps, fixed_s, where the rate came from, tail_s[, streams[,
+def _repredict(move, measured, streams=None):
+    """Predict `move` again from `measured` ((rate_mibps, fixed_s, where the rate came from, tail_s[, streams[,
     {method: (rate, where from)}]]), None: keep it): its predicted data over the rate (its method's own where
     the sixth item has one) plus the fixed cost; a move without a predicted data size keeps its own.  `streams`
     (or the fifth item): the rate was learned from that many migrations at once."""
-    if rates and move.get('predicted_sent_mib') and rates[0] > 0:
-        rate, source = rates[0], rates[2]
-        own = (rates[5] if len(rates) > 5 else None) or {}
+    if measured and move.get('predicted_sent_mib') and measured[0] > 0:
+        rate, source = measured[0], measured[2]
+        own = (measured[5] if len(measured) > 5 else None) or {}
         if own.get(move.get('method')):
             rate, source = own[move['method']]
-        move['predicted_s'] = round(rates[1] + move['predicted_sent_mib'] / rate, 2)
+        move['predicted_s'] = round(measured[1] + move['predicted_sent_mib'] / rate, 2)
         move['rate_source'] = source
         move['rate_mibps'] = rate
-        move['rate_streams'] = streams if streams is not None else (rates[4] if len(rates) > 4 else None)
-        if len(rates) > 3 and rates[3] is not None:
-            move['tail_s'] = rates[3]
+        move['rate_streams'] = streams if streams is not None else (measured[4] if len(measured) > 4 else None)
+        if len(measured) > 3 and measured[3] is not None:
+            move['tail_s'] = measured[3]
 
 
 def reassign(move, destinations, down, load):
@@ -282,9 +282,7 @@ def vm_to_move(name, entry):
     predictions = entry.get('predictions') or {}
     predicted = predictions.get(method, {}).get('total_s') if method else None
     # The rate the chosen method was predicted at: its own where its migrations taught one (rates.method_rates).
-    sources = (entry.get('inputs') or {}).get('sources') or {}
-    own_rate = ((entry.get('inputs') or {}).get('method_rates') or {}).get(method) if method else None
-    own_source = sources.get('rate_mibps.%s' % method) if own_rate else None
+    own_rate, rate_source = rates.reported_rate_and_source(entry.get('inputs'), method)
     return VmToMove(
         name=name,
         memory_mib=int(profile.get('memory_mib') or 0),
@@ -297,7 +295,7 @@ def vm_to_move(name, entry):
         hypervisor=profile.get('domain_type'),
         tail_s=(entry.get('inputs') or {}).get('tail_s'),
         risk=_risk(profile.get('dirty_rate_mibps'), entry.get('bandwidth_mibps')),
-        rate_source=own_source or sources.get('rate_mibps'),
+        rate_source=rate_source,
         rate_mibps=own_rate or entry.get('bandwidth_mibps'),
         rates_at_once=dict((int(k), (r['rate_mibps'], r['fixed_s'], r['source'], r.get('tail_s'), None,
                                      r.get('method_rates') or {}))

@@ -260,6 +260,17 @@ def rate_and_source(rates, method):
     return rates.rate_mibps, rates.sources['rate_mibps']
 
 
+def reported_rate_and_source(inputs, method):
+    """(the method's own rate or None, where the rate `method` was predicted at came from) from a prediction's
+    reported inputs (as_dict: what wa_vm_facts and wa_migrate return as `inputs`): as rate_and_source."""
+    inputs = inputs or {}
+    sources = inputs.get('sources') or {}
+    own = (inputs.get('method_rates') or {}).get(method) if method else None
+    if own:
+        return own, sources.get('rate_mibps.%s' % method, sources.get('rate_mibps'))
+    return None, sources.get('rate_mibps')
+
+
 def downtime_target_ms(max_downtime_ms, rates):
     """The downtime limit to give QEMU so that pre-copy's pause stays within the operator's `max_downtime_ms`.
 

@@ -269,3 +269,17 @@ def test_a_methods_own_rate_needs_three_of_its_migrations_taken_as_this_one_will
     # Asked for one at a time, both have theirs.
     one = rates.migration_rates({PAIR: alone + together}, 'src', 'dst', 'qemu', streams=1)
     assert one.method_rates == pytest.approx({'precopy': 142.0, 'postcopy': 113.0})
+
+
+def test_the_reported_inputs_name_the_rate_each_method_was_predicted_at():
+    # What wa_vm_facts and wa_migrate report (as_dict) says the same as the rates it came from.
+    got = rates.migration_rates({PAIR: by_method({'postcopy': 113.0, 'precopy': 142.0})}, 'src', 'dst', 'qemu')
+    reported = rates.as_dict(got)
+    for method in ('precopy', 'postcopy'):
+        rate, source = rates.rate_and_source(got, method)
+        assert rates.reported_rate_and_source(reported, method) == (pytest.approx(rate, abs=0.05), source)
+        assert source.startswith('learned from 3 %s migrations' % method), source
+    # A method without its own rate, no method, nothing reported: the rate of all, or nothing.
+    assert rates.reported_rate_and_source(reported, 'hybrid') == (None, got.sources['rate_mibps'])
+    assert rates.reported_rate_and_source(reported, None) == (None, got.sources['rate_mibps'])
+    assert rates.reported_rate_and_source(None, 'precopy') == (None, None)
