@@ -52,9 +52,6 @@ def parser():
     found.add_argument('--seed', type=int, default=0)
     found.add_argument('--wait-ready', type=float, default=60.0, help='seconds to wait for the application first')
     found.add_argument('--stop-file', help='stop once this file exists (for a load started asynchronously)')
-    found.add_argument('--nice', type=int, choices=range(0, 20), metavar='0-19',
-                       help="this load's CPU priority as an autogroup nice (its session's, /proc/self/autogroup); "
-                            "the test bed runs its guests at 19 (docs/testbed.md) and their loads with them")
     found.add_argument('--keys', type=int, default=4096, help='kv: how many keys')
     found.add_argument('--value-size', type=int, default=4096, help='kv: bytes a value')
     found.add_argument('--write-ratio', type=float, default=0.8, help='kv: the share of writes')
@@ -78,20 +75,8 @@ def make_load(args):
     return job_load.Load(args.host, lines, port, timeout_s=timeout), 'jobs over seq 1 %d' % lines
 
 
-def lower_priority(nice, autogroup='/proc/self/autogroup'):
-    """Give this process's session (its autogroup) the CPU priority `nice`; a kernel without autogroup
-    scheduling has no such file, and then nothing changes (a note on stderr)."""
-    try:
-        with open(autogroup, 'w') as handle:
-            handle.write('%d' % nice)
-    except (IOError, OSError) as err:
-        sys.stderr.write('app_load: priority unchanged (%s)\n' % err)
-
-
 def main(argv=None):
     args = parser().parse_args(argv)
-    if args.nice is not None:
-        lower_priority(args.nice)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

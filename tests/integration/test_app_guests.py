@@ -144,7 +144,7 @@ class Window:
 def start_load(app, address, record, options):
     """scripts/app_load.py in the test bed's network namespace (where the bridge is), this checkout's."""
     command = ['ip', 'netns', 'exec', NETNS, sys.executable, os.path.join(REPO, 'scripts', 'app_load.py'), app,
-               address, '--record', record, '--wait-ready', '60', '--nice', '19'] + options
+               address, '--record', record, '--wait-ready', '60'] + options
     return subprocess.Popen(command, stdout=subprocess.PIPE, universal_newlines=True, start_new_session=True)
 
 
