@@ -174,13 +174,16 @@ def resume_split(source, destination, dom, options, details=None):
         details['destination_unaware'] = destination_unaware(destination, name)
         at_failure = failed_job_stats(dom)
         with CompletedJob(source, dom) as completed:
-            resumed, attempts = recovery.resume(dom, options)
+            resumed, attempts = recovery.resume(
+                dom, options, hopeless=lambda: recovery.destination_discarded(locate(source, destination, name)))
             details['recovery_attempts'] = attempts
             if resumed:
                 details['recovered'] = True
                 details['resend'] = recovery.resend_figures(at_failure, completed.wait())
                 return details
     where = locate(source, destination, name)
+    if recovery.destination_discarded(where):
+        raise discarded(source, dom, options, where, details)
     source_uri = source.getURI()
     steps = recovery.operator_steps(name, source_uri, options.dest_uri, blocker)
     details.update(vm_location=where, destination_state=where['destination'], recovered=False,
@@ -194,6 +197,19 @@ def resume_split(source, destination, dom, options, details=None):
     raise runner.MigrationFailed(
         '%s: post-copy failed and the VM is split (%s); resuming it: %s. What to do: %s'
         % (name, recovery.describe_split(where), why, ' '.join(
+            '%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
+
+
+def discarded(source, dom, options, where, details):
+    """The MigrationFailed for a failed post-copy whose destination copy is gone (recovery.DISCARDED)."""
+    name = dom.name()
+    steps = recovery.discarded_steps(name, source.getURI(), options.dest_uri, bool(dom.isPersistent()))
+    details = dict(details, postcopy_failed=True, vm_location=where, destination_state=None, recovered=False,
+                   recovery_blocker=recovery.DISCARDED, operator_steps=steps)
+    details.setdefault('recovery_attempts', [])
+    return runner.MigrationFailed(
+        '%s: post-copy failed and cannot be resumed (%s): %s. What to do: %s'
+        % (name, recovery.describe_split(where), recovery.DISCARDED, ' '.join(
             '%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
 
 
@@ -267,6 +283,8 @@ def migrate_vm(source, destination, dom, options, precopy_policy=None, on_arriva
                     where = locate(source, destination, name)
             if recovery.is_split(where):
                 result = resume_split(source, destination, dom, options, err.details)
+            elif recovery.destination_discarded(where):
+                raise discarded(source, dom, options, where, err.details)
             else:
                 err.details.update(vm_location=where, destination_state=where['destination'],
                                    stats_polling=restore_polling(source, destination, name, where))

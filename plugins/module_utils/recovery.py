@@ -69,6 +69,35 @@ def is_split(where):
     return bool(where.get('source')) and POSTCOPY_FAILED in where['source'] and bool(where.get('destination'))
 
 
+def destination_discarded(where):
+    """Whether locate()'s answer is a failed post-copy whose destination copy is gone: the source paused
+    ("post-copy failed"), the destination without the VM.  Nothing can resume such a VM (DISCARDED)."""
+    return POSTCOPY_FAILED in (where.get('source') or '') and where.get('destination') is None
+
+
+DISCARDED = ("the destination's libvirt discarded its copy: the link failed in the switch-over, before the "
+             "source's libvirt had seen post-copy begin, so libvirt took the migration for failed and stopped "
+             "the incoming VM (libvirt 11.3, qemuMigrationDstFinishActive), while QEMU refuses to restart a "
+             "source once post-copy began ('Postcopy migration in progress, cannot cancel'): the VM's memory "
+             "can be resumed nowhere")
+
+
+def discarded_steps(name, source_uri, dest_uri, persistent):
+    """What an operator must do for a VM whose failed post-copy left it paused on the source only (DISCARDED):
+    a cold boot from its disk, which holds every write the guest made."""
+    if persistent:
+        restart = 'virsh -c %s destroy %s, then virsh -c %s start %s' % (source_uri, name, source_uri, name)
+    else:
+        restart = ('virsh -c %s dumpxml %s > %s.xml (it is not defined on the source), virsh -c %s destroy %s, '
+                   'then virsh -c %s create %s.xml' % (source_uri, name, name, source_uri, name, source_uri, name))
+    return [
+        'Check that %s runs nowhere else: virsh -c %s domstate %s must answer that there is no such domain.'
+        % (name, dest_uri, name),
+        'Start %s again from its disk on the source, a cold boot (what the guest held in memory only is lost, '
+        'as in a crash of its host): %s.' % (name, restart),
+    ]
+
+
 def operator_steps(name, source_uri, dest_uri, blocker=None):
     """What an operator must do for a VM split by a failed post-copy, in order."""
     steps = [
@@ -114,9 +143,10 @@ def call_within(call, timeout_s):
     return True, outcome.get('error')
 
 
-def resume(dom, options, interval_s=2.0, clock=time.monotonic, sleep=time.sleep, min_call_s=5.0):
-    """Try to resume the failed post-copy migration of `dom` (source side) until it works or
-    `options.recovery_budget_s` ends; no call is waited for past the budget (at least `min_call_s`).
+def resume(dom, options, interval_s=2.0, clock=time.monotonic, sleep=time.sleep, min_call_s=5.0, hopeless=None):
+    """Try to resume the failed post-copy migration of `dom` (source side) until it works,
+    `options.recovery_budget_s` ends, or `hopeless()` (asked after each failed try) says no try can work;
+    no call is waited for past the budget (at least `min_call_s`).
 
     Returns (resumed, attempts): attempts lists the error of each failed try, HUNG for a call that never
     returned.
@@ -134,7 +164,7 @@ def resume(dom, options, interval_s=2.0, clock=time.monotonic, sleep=time.sleep,
         if error is None:
             return True, attempts
         attempts.append(error)
-        if clock() + interval_s > deadline:
+        if clock() + interval_s > deadline or (hopeless is not None and hopeless()):
             return False, attempts
         sleep(interval_s)
 

@@ -27,7 +27,7 @@ from testbed_helpers import (
     longest_report_gap_s, module_result, other_host as other, postcopy_recoverable, remove_everywhere, start_libvirtd,
     start_module, states, wait_for_phase, wait_for_postcopy_on_both, wait_for_states, where_is)
 from ansible_collections.workload_aware.live_migration.plugins.module_utils._libvirt import open_connection
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.recovery import HUNG
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.recovery import DISCARDED, HUNG
 
 RUNNING = libvirt.VIR_DOMAIN_RUNNING
 # The post-copy fault tests' recovery budget. A resume that gets through does so within about 10 s of the
@@ -194,6 +194,29 @@ def assert_resumed_or_reported(vm, result, home, seq, what):
     return False
 
 
+def assert_discarded_then_cold_booted(vm, result, home, what):
+    """The cut landed before the source's libvirt saw post-copy begin: libvirt stopped the destination's copy and
+    QEMU will not restart the source (recovery.DISCARDED, docs/fault-tolerance.md).  The module says so without
+    spending its budget, with the steps; done as written (by libvirt's API here), they boot the guest again on
+    the source, where every page then checks out."""
+    assert result.get('failed') and result['recovered'] is False and result['recovery_blocker'] == DISCARDED, result
+    assert result['vm_location'] == {'source': 'paused (post-copy failed)', 'destination': None}
+    assert where_is(vm) == {home: libvirt.VIR_DOMAIN_PAUSED}
+    assert len(result['recovery_attempts']) <= 3, result['recovery_attempts']  # of the 30 its budget allows
+    assert 'domstate %s' % vm in result['operator_steps'][0]
+    assert 'destroy %s, then' % vm in result['operator_steps'][1] and 'start %s' % vm in result['operator_steps'][1]
+    conn = open_connection(HOSTS[home].uri)
+    try:
+        dom = conn.lookupByName(vm)
+        dom.destroy()
+        open(console_log(vm), 'w').close()
+        dom.create()
+    finally:
+        conn.close()
+    assert_healthy_after(vm, 0)
+    print('DISCARDED %s: reported in %s s; cold-booted on the source, healthy' % (what, result.get('wall_time_s')))
+
+
 def test_link_reset_in_postcopy_is_resumed_and_the_vm_ends_healthy_on_the_destination(pc_vm, tmp_path):
     vm = pc_vm
     daemons = dict((host, libvirtd_pid(host)) for host in HOSTS)
@@ -217,7 +240,9 @@ def test_silent_link_in_postcopy_is_paused_by_the_collection_then_resumed(pc_vm,
 def test_link_cut_in_the_switch_over_window_ends_resumed_or_reported(pc_vm, tmp_path):
     """The cut comes the moment the source pauses for post-copy, while the destination may not have run
     the guest yet (`paused (migration)`): whichever side of that moment it lands, the VM ends running on
-    exactly one host with every page verified, or split and reported as the other post-copy faults."""
+    exactly one host with every page verified, or split and reported as the other post-copy faults, or (the
+    cut before the source's libvirt saw post-copy begin) discarded on the destination by libvirt, reported
+    at once, and cold-booted on the source by the operator's steps."""
     vm = pc_vm
     home = current_host(vm)
     dest = other(home)
@@ -231,7 +256,10 @@ def test_link_cut_in_the_switch_over_window_ends_resumed_or_reported(pc_vm, tmp_
     print('SWITCH-OVER CUT: destination was %s at the cut; recovered %s; %s' % (
         at_cut.get(dest), result.get('recovered'), result.get('msg') or result.get('vm_location')))
     if result.get('postcopy_failed'):
-        assert_resumed_or_reported(vm, result, home, seq, 'in the switch-over')
+        if result.get('recovery_blocker') == DISCARDED:
+            assert_discarded_then_cold_booted(vm, result, home, 'in the switch-over')
+        else:
+            assert_resumed_or_reported(vm, result, home, seq, 'in the switch-over')
         return
     where = where_is(vm)
     if result.get('failed'):

@@ -42,6 +42,26 @@ def test_a_split_vm_is_one_whose_source_says_post_copy_failed_and_that_exists_on
     assert not recovery.is_split({'source': None, 'destination': 'running'})
 
 
+def test_a_discarded_destination_is_a_failed_post_copy_the_destination_no_longer_holds():
+    assert recovery.destination_discarded({'source': 'paused (post-copy failed)', 'destination': None})
+    # Split (the destination holds the CPUs), whole on one host, or a destination that cannot be asked: not it.
+    assert not recovery.destination_discarded({'source': 'paused (post-copy failed)',
+                                               'destination': 'paused (migration)'})
+    assert not recovery.destination_discarded({'source': 'paused (post-copy failed)',
+                                               'destination': 'unknown: libvirtd is gone'})
+    assert not recovery.destination_discarded({'source': 'running', 'destination': None})
+    assert not recovery.destination_discarded({'source': None, 'destination': None})
+
+
+def test_a_discarded_vm_is_cold_booted_on_the_source_after_checking_the_destination():
+    steps = recovery.discarded_steps('vm1', 'qemu:///system', 'qemu+tcp://hv2/system', persistent=True)
+    assert 'virsh -c qemu+tcp://hv2/system domstate vm1' in steps[0]
+    assert steps[1].endswith('virsh -c qemu:///system destroy vm1, then virsh -c qemu:///system start vm1.')
+    # A transient VM has no definition left once destroyed: its XML is saved first, then created.
+    transient = recovery.discarded_steps('vm1', 'qemu:///system', 'qemu+tcp://hv2/system', persistent=False)[1]
+    assert transient.index('dumpxml vm1 > vm1.xml') < transient.index('destroy vm1') < transient.index('create vm1.xml')
+
+
 def test_operator_steps_forbid_destroying_either_side_and_end_with_the_resume_command():
     steps = recovery.operator_steps('vm1', 'qemu:///system', 'qemu+tcp://hv2/system', blocker='libvirt 11.3 crashes')
     assert steps[0].startswith('Do not destroy')
@@ -100,6 +120,14 @@ def test_resume_gives_up_when_the_budget_is_spent():
     dom = Domain(failures=1000)
     resumed, attempts = recovery.resume(dom, Options(0.05), interval_s=0.02)
     assert not resumed and attempts and dom.calls == len(attempts)
+
+
+def test_resume_stops_at_the_first_failure_once_no_try_can_work():
+    dom = Domain(failures=1000)
+    asked = []
+    resumed, attempts = recovery.resume(dom, Options(60), interval_s=0.01,
+                                        hopeless=lambda: asked.append(1) or len(asked) >= 2)
+    assert not resumed and dom.calls == 2 and len(attempts) == 2
 
 
 def test_a_resume_call_that_never_returns_does_not_hold_the_module_past_its_budget():
