@@ -402,8 +402,8 @@ class Evacuation:
                 rates = learning.rates_for(self.params, self.source_uri, self.targets[move['destination']]['uri'],
                                            move.get('hypervisor'), self.learned, self.concurrency, self.source_busy)
                 rate, source = rates_mod.rate_and_source(rates, move.get('method'))
-                rates_by_vm[move['vm']] = (rate, rates.fixed_s, source, rates.tail_s,
-                                           self.concurrency if rates.condition is not None else None)
+                streams = self.concurrency if rates.condition is not None else None
+                rates_by_vm[move['vm']] = planner.Measured(rate, rates.fixed_s, source, rates.tail_s, streams)
             before = [m['vm'] for m in self.queue]
             self.queue[:] = planner.replan(self.queue, rates_by_vm, self.clock() - self.start, self.concurrency,
                                            self.params.get('order') or 'shortest-first')

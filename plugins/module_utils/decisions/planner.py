@@ -52,9 +52,20 @@ VmToMove = collections.namedtuple('VmToMove', [
     'risk',               # what it loses by waiting: its dirty rate over its migration rate (0: unknown)
     'rate_source',        # where its prediction's rate came from (the profile's inputs), None: unknown
     'rate_mibps',         # the rate its prediction assumes, None: unknown
-    'rates_at_once',      # {migrations at once: (rate, fixed_s, where it came from, tail_s)} learned so; {}: none
+    'rates_at_once',      # {migrations at once: Measured} learned so; {}: none
 ])
 VmToMove.__new__.__defaults__ = (None, None, None, 0.0, None, None, None)
+
+# What migrations taught about the rate a move will run at: the plan re-predicts moves from it (_repredict).
+Measured = collections.namedtuple('Measured', [
+    'rate_mibps',         # the rate of all the migrations that taught one
+    'fixed_s',            # before the first byte and after the last
+    'source',             # where the rate came from
+    'tail_s',             # of a migration, the part after the guest runs on the destination (None: unknown)
+    'streams',            # the rate was learned from that many migrations at once (None: alone or unknown)
+    'method_rates',       # {method: (rate, where it came from)} where that method's own migrations taught one
+])
+Measured.__new__.__defaults__ = (None, None, None)
 
 ORDERS = ('shortest-first', 'most-at-risk-first')
 
@@ -218,10 +229,9 @@ def _schedule(moves, at_once, link_mibps=None):
 def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', link_mibps=None):
     """The moves not yet started, re-predicted with the rates just measured, in `order` again.
 
-    `rates_by_vm`: {vm: (rate_mibps, fixed_s, where the rate came from, tail_s[, migrations at once it was
-    learned from])}.  A move's new
-    prediction is its predicted data over the rate plus the fixed cost; a move without a
-    predicted data size (or rates) keeps its prediction.  Safe-at times count from `now_s`.
+    `rates_by_vm`: {vm: Measured}.  A move's new prediction is its predicted data over the rate plus the
+    fixed cost; a move without a predicted data size (or rates) keeps its prediction.  Safe-at times count
+    from `now_s`.
     """
     updated = []
     for move in remaining:
@@ -234,21 +244,17 @@ def replan(remaining, rates_by_vm, now_s, at_once=1, order='shortest-first', lin
 
 
 def _repredict(move, measured, streams=None):
-    """Predict `move` again from `measured` ((rate_mibps, fixed_s, where the rate came from, tail_s[, streams[,
-    {method: (rate, where from)}]]), None: keep it): its predicted data over the rate (its method's own where
-    the sixth item has one) plus the fixed cost; a move without a predicted data size keeps its own.  `streams`
-    (or the fifth item): the rate was learned from that many migrations at once."""
-    if measured and move.get('predicted_sent_mib') and measured[0] > 0:
-        rate, source = measured[0], measured[2]
-        own = (measured[5] if len(measured) > 5 else None) or {}
-        if own.get(move.get('method')):
-            rate, source = own[move['method']]
-        move['predicted_s'] = round(measured[1] + move['predicted_sent_mib'] / rate, 2)
+    """Predict `move` again from `measured` (a Measured; None: keep it): its predicted data over the rate (its
+    method's own where one was learned) plus the fixed cost; a move without a predicted data size keeps its own.
+    `streams` (else measured.streams): the rate was learned from that many migrations at once."""
+    if measured and move.get('predicted_sent_mib') and measured.rate_mibps > 0:
+        rate, source = (measured.method_rates or {}).get(move.get('method')) or (measured.rate_mibps, measured.source)
+        move['predicted_s'] = round(measured.fixed_s + move['predicted_sent_mib'] / rate, 2)
         move['rate_source'] = source
         move['rate_mibps'] = rate
-        move['rate_streams'] = streams if streams is not None else (measured[4] if len(measured) > 4 else None)
-        if len(measured) > 3 and measured[3] is not None:
-            move['tail_s'] = measured[3]
+        move['rate_streams'] = streams if streams is not None else measured.streams
+        if measured.tail_s is not None:
+            move['tail_s'] = measured.tail_s
 
 
 def reassign(move, destinations, down, load):
@@ -297,8 +303,9 @@ def vm_to_move(name, entry):
         risk=_risk(profile.get('dirty_rate_mibps'), entry.get('bandwidth_mibps')),
         rate_source=rate_source,
         rate_mibps=own_rate or entry.get('bandwidth_mibps'),
-        rates_at_once=dict((int(k), (r['rate_mibps'], r['fixed_s'], r['source'], r.get('tail_s'), None,
-                                     r.get('method_rates') or {}))
+        rates_at_once=dict((int(k), Measured(r['rate_mibps'], r['fixed_s'], r['source'], r.get('tail_s'),
+                                             method_rates=dict((m, tuple(v)) for m, v in
+                                                               (r.get('method_rates') or {}).items())))
                            for k, r in (entry.get('rates_at_once') or {}).items()),
     )
 

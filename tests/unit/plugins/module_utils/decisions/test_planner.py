@@ -45,7 +45,7 @@ def test_a_vm_is_safe_and_the_next_starts_when_it_runs_on_the_destination_not_wh
     assert planner.until_safe_s({'predicted_s': None}) == planner.UNKNOWN_DURATION_S
     # Re-planned after a: b sends 100 MiB at the measured 100 MiB/s plus 2 s, the last 1 s of it after it runs there.
     rest = [dict(result['moves'][1], predicted_sent_mib=100.0), result['moves'][2]]
-    replanned = planner.replan(rest, {'b': (100.0, 2.0, 'learned', 1.0)}, 1.5)
+    replanned = planner.replan(rest, {'b': planner.Measured(100.0, 2.0, 'learned', 1.0)}, 1.5)
     assert [(m['vm'], m['predicted_safe_at_s']) for m in replanned] == [('b', 3.5), ('c', 6.5)]
 
 
@@ -137,7 +137,7 @@ def test_replan_re_predicts_with_the_measured_rate_and_puts_the_shortest_first_a
     remaining = [{'vm': 'big', 'predicted_s': 2.0, 'predicted_sent_mib': 300.0},
                  {'vm': 'small', 'predicted_s': 3.0, 'predicted_sent_mib': 100.0},
                  {'vm': 'unknown', 'predicted_s': 1.0}]
-    measured = {'big': (50.0, 0.5, 'learned'), 'small': (50.0, 0.5, 'learned'), 'unknown': (50.0, 0.5, 'learned')}
+    measured = dict((vm, planner.Measured(50.0, 0.5, 'learned')) for vm in ('big', 'small', 'unknown'))
     again = planner.replan(remaining, measured, now_s=10.0)
     assert [m['vm'] for m in again] == ['unknown', 'small', 'big']
     small, big = again[1], again[2]
@@ -241,12 +241,12 @@ def test_more_at_once_is_kept_only_where_the_rates_measured_so_have_vms_safe_soo
 def test_a_rate_learned_that_many_at_once_is_not_shared_again():
     # Two at once each moved 1192 MiB/s of transfer (a fit dominated by its set-up): sharing the link is in it.
     moves = [{'vm': name, 'predicted_s': 3.0, 'predicted_sent_mib': 100.0, 'tail_s': 1.0} for name in ('a', 'b')]
-    learned = dict((m['vm'], (1192.0, 2.0, 'learned; 2 at once', 1.0, 2)) for m in moves)
+    learned = dict((m['vm'], planner.Measured(1192.0, 2.0, 'learned; 2 at once', 1.0, 2)) for m in moves)
     again = planner.replan(moves, learned, 0.0, at_once=2, link_mibps=1192)
     assert [m['rate_streams'] for m in again] == [2, 2]
     assert [m['predicted_safe_at_s'] for m in again] == [1.08, 1.08]
     # The same rate learned alone: two at once would exceed the link, each twice as slow.
-    alone = dict((vm, rates[:4]) for vm, rates in learned.items())
+    alone = dict((vm, rates._replace(streams=None)) for vm, rates in learned.items())
     assert [m['predicted_safe_at_s'] for m in planner.replan(moves, alone, 0.0, 2, link_mibps=1192)] == [2.16, 2.16]
 
 
@@ -266,8 +266,8 @@ def test_a_move_is_planned_and_re_planned_at_its_methods_own_rate_where_one_was_
         assert move['predicted_s'] == 4.0 and move['rate_mibps'] == 60.0 and move['rate_source'] == 'postcopy, 2 at once'
     # A re-plan given the method's own rate takes it; given the rate of all only, that.
     again = planner.replan([{'vm': 'a', 'method': 'postcopy', 'predicted_s': 2.0, 'predicted_sent_mib': 180.0}],
-                           {'a': (150.0, 0.5, 'all', None, None, {'postcopy': (90.0, 'postcopy only')})}, now_s=0.0)
+                           {'a': planner.Measured(150.0, 0.5, 'all', method_rates={'postcopy': (90.0, 'postcopy only')})}, now_s=0.0)
     assert again[0]['predicted_s'] == 2.5 and again[0]['rate_source'] == 'postcopy only'
     plain = planner.replan([{'vm': 'a', 'method': 'postcopy', 'predicted_s': 2.0, 'predicted_sent_mib': 180.0}],
-                           {'a': (150.0, 0.5, 'all')}, now_s=0.0)
+                           {'a': planner.Measured(150.0, 0.5, 'all')}, now_s=0.0)
     assert plain[0]['predicted_s'] == 1.7 and plain[0]['rate_source'] == 'all'
