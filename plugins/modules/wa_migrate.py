@@ -306,7 +306,7 @@ postcopy_recoverable:
 recovery_blocker:
   description:
     - Why a failed post-copy could not be resumed here (a libvirt without working recovery, or the
-      destination's copy discarded by libvirt in the switch-over: then RV(operator_steps) cold-boot it on the
+      destination's copy discarded by libvirt in the switch-over, where RV(operator_steps) cold-boot it on the
       source), or null.
   returned: with the plan, and when post-copy failed and was not resumed
   type: str
