@@ -89,14 +89,6 @@ options:
         one attempt only.
     type: int
     default: 120
-  postcopy_preempt:
-    description:
-      - Send the pages a guest asks for in post-copy on a channel of their own (QEMU's C(postcopy-preempt), libvirt's
-        C(VIR_MIGRATE_POSTCOPY_PREEMPT)), so that they do not wait behind the pages already queued on the link.
-      - Needs libvirt 10.0 or later on both hosts; refused before anything moves otherwise. Has no effect where
-        the migration cannot switch to post-copy.
-    type: bool
-    default: false
   postcopy_recoverable:
     description:
       - Whether a post-copy between these hosts whose link fails can be resumed (libvirt's post-copy recovery).

@@ -83,8 +83,7 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
                   precopy_budget_s=0, predicted_precopy_s=None, first_pass_s=60.0, auto_converge='auto',
                   compression=False, parallel_connections=0, tls=False, progress_file=None, stop_file=None,
                   link_timeout_s=migration_monitor.DEFAULT_LINK_TIMEOUT_S,
-                  recovery_budget_s=recovery.DEFAULT_BUDGET_S, postcopy_recoverable=None, auto_converge_initial=None,
-                  postcopy_preempt=False):
+                  recovery_budget_s=recovery.DEFAULT_BUDGET_S, postcopy_recoverable=None, auto_converge_initial=None):
     """MigrationOptions with the collection's defaults and rules.
 
     The pre-copy budget, unless given, is twice the predicted pre-copy time (or
@@ -103,7 +102,7 @@ def build_options(method, dest_uri, postcopy_possible, bandwidth_mibps=0, max_do
         compression=compression, parallel_connections=parallel_connections, tls=tls, persistent=True,
         progress_file=progress_file, stop_file=stop_file, link_timeout_s=link_timeout_s,
         recovery_budget_s=recovery_budget_s, postcopy_recoverable=postcopy_recoverable,
-        auto_converge_initial=auto_converge_initial, postcopy_preempt=postcopy_preempt)
+        auto_converge_initial=auto_converge_initial)
 
 
 # libvirt 11.3 cannot pause an incoming post-copy (virDomainAbortJobFlags(POSTCOPY) takes only an outgoing one,

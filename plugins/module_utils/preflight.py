@@ -75,19 +75,6 @@ def check_distinct_hosts(source, destination):
         raise PreflightError('the destination is the source host itself (host UUID %s)' % uuid)
 
 
-PREEMPT_MIN_LIBVIRT = 10000000  # 10.0.0: VIR_MIGRATE_POSTCOPY_PREEMPT
-
-
-def check_preempt(source_version, destination_version, asked):
-    """Raise PreflightError where post-copy preemption is asked for and a host's libvirt lacks it (< 10.0)."""
-    if not asked:
-        return
-    for side, version in (('source', source_version), ('destination', destination_version)):
-        if version < PREEMPT_MIN_LIBVIRT:
-            raise PreflightError('postcopy_preempt needs libvirt 10.0 or later; the %s has %d.%d.%d'
-                                 % (side, version // 1000000, version // 1000 % 1000, version % 1000))
-
-
 def check_can_migrate(source, destination, dom, need_postcopy, destination_postcopy_capable):
     """Raise PreflightError unless `dom` on `source` can go to `destination` now."""
     name = dom.name()

@@ -51,12 +51,8 @@ MigrationOptions = collections.namedtuple('MigrationOptions', [
     'recovery_budget_s',     # how long a failed post-copy is retried before the operator is told
     'postcopy_recoverable',  # True/False: the hosts can/cannot resume a failed post-copy; None: judge by version
     'auto_converge_initial',  # auto-converge's first throttle, % (None: QEMU's default, 20)
-    'postcopy_preempt',      # post-copy's page requests on a channel of their own (libvirt >= 10.0)
 ])
-MigrationOptions.__new__.__defaults__ = (None, False)
-
-# libvirt 10.0's flag; libvirt-python builds older than the library lack the name.
-VIR_MIGRATE_POSTCOPY_PREEMPT = getattr(libvirt, 'VIR_MIGRATE_POSTCOPY_PREEMPT', 1 << 21)
+MigrationOptions.__new__.__defaults__ = (None,)
 
 
 class MigrationFailed(WaError):
@@ -72,8 +68,6 @@ def migration_flags(options):
     if options.method in ('postcopy', 'hybrid') or options.postcopy_possible:
         # Also for pre-copy when post-copy is possible: it is the fallback.
         flags |= libvirt.VIR_MIGRATE_POSTCOPY
-        if options.postcopy_preempt:
-            flags |= VIR_MIGRATE_POSTCOPY_PREEMPT
     if options.auto_converge:
         flags |= libvirt.VIR_MIGRATE_AUTO_CONVERGE
         if options.auto_converge_initial:

@@ -30,7 +30,6 @@ MIGRATION_ARGUMENT_SPEC = dict(
     link_timeout_s=dict(type='int', default=migration_monitor.DEFAULT_LINK_TIMEOUT_S),
     recovery_budget_s=dict(type='int', default=recovery.DEFAULT_BUDGET_S),
     postcopy_recoverable=dict(type='bool'),
-    postcopy_preempt=dict(type='bool', default=False),
 )
 
 
@@ -61,7 +60,7 @@ def option_kwargs(params):
         parallel_connections=params['parallel_connections'], tls=params['transport'] == 'tls',
         progress_file=params['progress_file'], stop_file=params['stop_file'],
         link_timeout_s=params['link_timeout_s'], recovery_budget_s=params['recovery_budget_s'],
-        postcopy_recoverable=params.get('postcopy_recoverable'), postcopy_preempt=params.get('postcopy_preempt', False))
+        postcopy_recoverable=params.get('postcopy_recoverable'))
 
 
 def migration_options(params, method, dest_uri, postcopy_possible, predictions=None, **overrides):

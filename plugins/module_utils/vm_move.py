@@ -141,8 +141,6 @@ class VmMove:
                                            % (name, where['source'], where['destination']), dict(vm_location=where))
         preflight.check_can_migrate(source, destination, dom, self.method in ('postcopy', 'hybrid'),
                                     self.destination_postcopy_capable)
-        preflight.check_preempt(source.getLibVersion(), destination.getLibVersion(),
-                                self.params.get('postcopy_preempt', False))
         blocker = recovery.resume_blocker(source.getLibVersion(), destination.getLibVersion(),
                                           self.postcopy_recoverable)
         hypervisor = preflight.domain_type(dom)

@@ -55,15 +55,3 @@ def test_auto_converge_starts_from_the_throttle_auto_chose_and_only_with_auto_co
     assert libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL not in params
     _flags, params = runner.migration_flags(options(auto_converge=True))
     assert libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL not in params
-
-
-def test_postcopy_preempt_only_where_asked_and_post_copy_may_run():
-    preempt = runner.VIR_MIGRATE_POSTCOPY_PREEMPT
-    assert preempt == 1 << 21  # libvirt 10.0's value, whatever the binding knows
-    flags, _params = runner.migration_flags(options(method='postcopy', postcopy_possible=True, postcopy_preempt=True))
-    assert flags & preempt and flags & libvirt.VIR_MIGRATE_POSTCOPY
-    flags, _params = runner.migration_flags(options(method='postcopy', postcopy_possible=True))
-    assert not flags & preempt  # off by default
-    # A pre-copy that cannot switch to post-copy has no use for it.
-    flags, _params = runner.migration_flags(options(postcopy_preempt=True))
-    assert not flags & preempt
