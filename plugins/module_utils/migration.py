@@ -173,8 +173,8 @@ def resume_split(source, destination, dom, options, details=None):
         details['destination_unaware'] = destination_unaware(destination, name)
         at_failure = failed_job_stats(dom)
         with CompletedJob(source, dom) as completed:
-            resumed, attempts = recovery.resume(
-                dom, options, hopeless=lambda: recovery.destination_discarded(locate(source, destination, name)))
+            resumed, attempts = recovery.resume(dom, options,
+                                                hopeless=lambda: destination_gone(source, destination, name))
             details['recovery_attempts'] = attempts
             if resumed:
                 details['recovered'] = True
@@ -199,17 +199,38 @@ def resume_split(source, destination, dom, options, details=None):
             '%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
 
 
+def _asked(call, default=None):
+    """What a libvirt call answers, `default` where it fails (a report must not fail on a dying daemon)."""
+    try:
+        return call()
+    except libvirt.libvirtError:
+        return default
+
+
 def discarded(source, dom, options, where, details):
     """The MigrationFailed for a failed post-copy whose destination copy is gone (recovery.DISCARDED)."""
     name = dom.name()
-    steps = recovery.discarded_steps(name, source.getURI(), options.dest_uri, bool(dom.isPersistent()))
+    steps = recovery.discarded_steps(name, _asked(source.getURI), options.dest_uri,
+                                     _asked(lambda: bool(dom.isPersistent())))
     details = dict(details, postcopy_failed=True, vm_location=where, destination_state=None, recovered=False,
                    recovery_blocker=recovery.DISCARDED, operator_steps=steps)
     details.setdefault('recovery_attempts', [])
     return runner.MigrationFailed(
-        '%s: post-copy failed and cannot be resumed (%s): %s. What to do: %s'
-        % (name, recovery.describe_split(where), recovery.DISCARDED, ' '.join(
-            '%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
+        '%s: post-copy failed (%s) and cannot be resumed (%s): %s. What to do: %s'
+        % (name, details.get('error') or 'no error text', recovery.describe_split(where), recovery.DISCARDED,
+           ' '.join('%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
+
+
+def destination_gone(source, destination, name, timeout_s=5.0):
+    """Whether the destination's copy of a failed post-copy is gone for good (recovery.destination_discarded); False
+    where the hosts do not answer within `timeout_s` (the resume's budget is not spent waiting on them)."""
+    found = {}
+
+    def ask():
+        found['where'] = locate(source, destination, name)
+
+    returned, _error = recovery.call_within(ask, timeout_s)
+    return bool(returned and found.get('where') and recovery.destination_discarded(found['where']))
 
 
 def settle_orphan(source, destination, dom, timeout_s=60, poll_s=0.5):

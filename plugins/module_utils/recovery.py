@@ -75,21 +75,27 @@ def destination_discarded(where):
     return POSTCOPY_FAILED in (where.get('source') or '') and where.get('destination') is None
 
 
-DISCARDED = ("the destination's libvirt discarded its copy: the link failed in the switch-over, before the "
-             "source's libvirt had seen post-copy begin, so libvirt took the migration for failed and stopped "
-             "the incoming VM (libvirt 11.3, qemuMigrationDstFinishActive), while QEMU refuses to restart a "
-             "source once post-copy began ('Postcopy migration in progress, cannot cancel'): the VM's memory "
-             "can be resumed nowhere")
+DISCARDED = ("the destination has no copy of the VM left and the source cannot be restarted (QEMU refuses to "
+             "restart a source once post-copy began: 'Postcopy migration in progress, cannot cancel'), so the VM's "
+             "memory can be resumed nowhere; the likely cause is a link cut in the switch-over, before the source's "
+             "libvirt saw post-copy begin: libvirt then takes the migration for failed and stops the incoming VM "
+             "(libvirt 11.3, qemuMigrationDstFinishActive); a destination QEMU that died or was destroyed ends "
+             "the same")
 
 
 def discarded_steps(name, source_uri, dest_uri, persistent):
     """What an operator must do for a VM whose failed post-copy left it paused on the source only (DISCARDED):
-    a cold boot from its disk, which holds every write the guest made."""
+    a cold boot from its disk, which holds every write the guest made.  `persistent`: whether the VM is defined
+    on the source (None: unknown, both ways are given)."""
+    source = 'virsh -c %s' % source_uri if source_uri else 'virsh (on the source)'
     if persistent:
-        restart = 'virsh -c %s destroy %s, then virsh -c %s start %s' % (source_uri, name, source_uri, name)
+        restart = '%s destroy %s, then %s start %s' % (source, name, source, name)
+    elif persistent is None:
+        restart = ('%s dumpxml %s > %s.xml, %s destroy %s, then %s start %s (where it is not defined there: %s '
+                   'create %s.xml)' % (source, name, name, source, name, source, name, source, name))
     else:
-        restart = ('virsh -c %s dumpxml %s > %s.xml (it is not defined on the source), virsh -c %s destroy %s, '
-                   'then virsh -c %s create %s.xml' % (source_uri, name, name, source_uri, name, source_uri, name))
+        restart = ('%s dumpxml %s > %s.xml (it is not defined on the source), %s destroy %s, then %s create %s.xml'
+                   % (source, name, name, source, name, source, name))
     return [
         'Check that %s runs nowhere else: virsh -c %s domstate %s must answer that there is no such domain.'
         % (name, dest_uri, name),

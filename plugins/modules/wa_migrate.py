@@ -272,7 +272,9 @@ vm_location:
   returned: always
   type: dict
 postcopy_failed:
-  description: Whether the post-copy phase failed on its link (the VM was split between the hosts).
+  description:
+    - Whether the post-copy phase failed on its link (the VM was split between the hosts, or left on the source
+      alone where the destination's copy is gone, RV(recovery_blocker)).
   returned: when it happened
   type: bool
 recovered:
@@ -280,8 +282,8 @@ recovered:
   returned: when post-copy failed
   type: bool
 recovery_attempts:
-  description: The error of each failed attempt to resume the post-copy.
-  returned: when post-copy failed and resuming was tried
+  description: The error of each failed attempt to resume the post-copy; empty where none was made.
+  returned: when post-copy failed
   type: list
   elements: str
 destination_unaware:
@@ -319,7 +321,9 @@ stats_polling:
   type: str
   sample: balloon statistics back on (every 10 s)
 operator_steps:
-  description: What the operator must do, in order, for a VM left split by a failed post-copy.
+  description:
+    - What the operator must do, in order, for a VM left split by a failed post-copy, or (the destination's copy
+      gone) to boot it again on the source.
   returned: when post-copy failed and was not resumed
   type: list
   elements: str

@@ -36,7 +36,7 @@ def main():
     for vm_count, host_count in ((5, 2), (50, 10), (500, 10), (500, 50), (5000, 100)):
         vms, hosts = fleet(vm_count, host_count)
         plan = planner.plan_evacuation(vms, hosts, 'nfs')
-        rates = dict((m['vm'], (100.0, 2.0, 'learned', 1.4)) for m in plan['moves'])
+        rates = dict((m['vm'], planner.Measured(100.0, 2.0, 'learned', 1.4)) for m in plan['moves'])
         moves = [dict(m, predicted_sent_mib=500.0) for m in plan['moves']]
         print('%4d  %5d  %8.2f ms  %8.2f ms' % (
             vm_count, host_count, median_ms(lambda: planner.plan_evacuation(vms, hosts, 'nfs')),
