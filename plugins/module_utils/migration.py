@@ -195,8 +195,7 @@ def resume_split(source, destination, dom, options, details=None):
             '; %s' % details['destination_unaware'] if details.get('destination_unaware') else '')
     raise runner.MigrationFailed(
         '%s: post-copy failed and the VM is split (%s); resuming it: %s. What to do: %s'
-        % (name, recovery.describe_split(where), why, ' '.join(
-            '%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
+        % (name, recovery.describe_split(where), why, recovery.numbered(steps)), details)
 
 
 def _asked(call, default=None):
@@ -218,7 +217,7 @@ def discarded(source, dom, options, where, details):
     return runner.MigrationFailed(
         '%s: post-copy failed (%s) and cannot be resumed (%s): %s. What to do: %s'
         % (name, details.get('error') or 'no error text', recovery.describe_split(where), recovery.DISCARDED,
-           ' '.join('%d. %s' % (i + 1, step) for i, step in enumerate(steps))), details)
+           recovery.numbered(steps)), details)
 
 
 def destination_gone(source, destination, name, timeout_s=5.0):

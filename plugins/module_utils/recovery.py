@@ -204,3 +204,8 @@ def resend_figures(at_failure, completed):
 
 def describe_split(where):
     return 'source: %s, destination: %s' % (where.get('source'), where.get('destination'))
+
+
+def numbered(steps):
+    """The operator's steps in one line of a message: '1. ... 2. ...'."""
+    return ' '.join('%d. %s' % (i + 1, step) for i, step in enumerate(steps))

@@ -70,6 +70,11 @@ def test_operator_steps_forbid_destroying_either_side_and_end_with_the_resume_co
     assert not any('Upgrade' in step for step in recovery.operator_steps('vm1', 'a', 'b'))
 
 
+def test_steps_are_numbered_in_order_in_one_line():
+    assert recovery.numbered(['Check it.', 'Boot it.']) == '1. Check it. 2. Boot it.'
+    assert recovery.numbered([]) == ''
+
+
 class Options:
     def __init__(self, budget):
         self.recovery_budget_s = budget
