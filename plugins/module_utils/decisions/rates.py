@@ -30,22 +30,34 @@ import collections
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration
 
+# The stream transport that keeps the first 0.3 stores' keys (pair_key).
+PLAIN = 'plain'
+
 # Defaults for a pair nothing has been learned about.
-# qemu (TCG): measured on the test bed (QEMU 10, libvirt 11.3, 2 cores; docs/profiling_and_cost_model.md):
-#   QEMU's set-up 0.33-0.35 s; one uncapped stream moved 82-161 MiB in 0.6-1.0 s of QEMU's time while the
-#   guests ran (about 150 MiB/s); libvirt's whole job took 2.8-3.1 s whatever the size (the rest is the
-#   destination's finish and the source's confirm); post-copy paused 5-15 ms, hybrid's switch after its first
-#   pass 87-179 ms (the benchmark, idle guest); pre-copy's pause ran up to
-#   1.36x the limit QEMU was given (1.74x at 20 MiB/s in the benchmark).
+# qemu (TCG): measured on the test bed (QEMU 10, libvirt 11.3, 2 cores; docs/profiling_and_cost_model.md).
+#   The rate (MiB/s of QEMU's transfer less its set-up) falls with the source's load: the migration thread
+#   shares the source's cores with every guest's vCPUs, and over TLS encrypts on them too.  Fitted, linear in
+#   the load, over the committed stores' lone uncapped migrations (docs/evaluation/default-rates/README.md:
+#   `python scripts/default_rates.py ...`): over TLS 152 MiB/s idle, 53 saturated (88 migrations, the source
+#   2-100 % busy); plain 596 and 245 (17 migrations).  QEMU's set-up 0.33-0.35 s; libvirt's whole job took
+#   2.8-3.1 s whatever the size (the rest is the destination's finish and the source's confirm); post-copy
+#   paused 5-15 ms, hybrid's switch after its first pass 87-179 ms (the benchmark, idle guest); pre-copy's
+#   pause ran up to 1.36x the limit QEMU was given (1.74x at 20 MiB/s in the benchmark).
 #   The guest runs on the destination as QEMU's transfer ends (arrival_s = transfer_s within 0.04 s, the
 #   evacuation's samples): the rest of the job, libvirt's finish, is what an evacuation need not wait for.
-# kvm: one QEMU migration stream moves 1-3 GB/s (no faster however fast the link): 900 MiB/s, the low end;
-#   the fixed costs as measured under TCG (they are libvirt's and QEMU's, not the guest's).
+# kvm: one QEMU migration stream moves 1-3 GB/s (no faster however fast the link): 900 MiB/s, the low end,
+#   whatever the load and transport (not measured here); the fixed costs as measured under TCG (they are
+#   libvirt's and QEMU's, not the guest's).
+# The rates are TLS's, the collection's default transport; TRANSPORT_DEFAULTS has another transport's where
+# it was measured.
 DEFAULTS = {
-    'qemu': {'rate_mibps': 150.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 15.0,
-             'late_switchover_ms': 180.0, 'overshoot': 1.4},
+    'qemu': {'rate_mibps': 152.0, 'saturated_rate_mibps': 53.0, 'setup_s': 0.35, 'fixed_s': 2.8,
+             'switchover_ms': 15.0, 'late_switchover_ms': 180.0, 'overshoot': 1.4},
     'kvm': {'rate_mibps': 900.0, 'setup_s': 0.35, 'fixed_s': 2.8, 'switchover_ms': 30.0,
             'late_switchover_ms': 180.0, 'overshoot': 1.4},
+}
+TRANSPORT_DEFAULTS = {
+    ('qemu', PLAIN): {'rate_mibps': 596.0, 'saturated_rate_mibps': 245.0},
 }
 UNKNOWN_HYPERVISOR = 'kvm'
 # Pre-copy is given a QEMU downtime target this much below the operator's limit at the least.
@@ -73,7 +85,11 @@ METHOD_SAMPLES = {'precopy': ('precopy',), 'postcopy': ('postcopy',), 'hybrid': 
 MIN_METHOD_SAMPLES = 3
 
 
-PLAIN = 'plain'
+def defaults_for(hypervisor, transport=PLAIN):
+    """The defaults of a `hypervisor` type (the unknown one's where it has none) for a stream `transport`."""
+    defaults = dict(DEFAULTS.get(hypervisor, DEFAULTS[UNKNOWN_HYPERVISOR]))
+    defaults.update(TRANSPORT_DEFAULTS.get((hypervisor, transport or PLAIN), {}))
+    return defaults
 
 
 def pair_key(source, destination, hypervisor, transport=PLAIN):
@@ -160,7 +176,7 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
     taken so where there are any (None: from those that ran alone, where there are any);
     `transport`: the stream's (plain or tls): only migrations of that transport teach.
     """
-    defaults = DEFAULTS.get(hypervisor, DEFAULTS[UNKNOWN_HYPERVISOR])
+    defaults = defaults_for(hypervisor, transport)
     pair, others, elsewhere = _split(samples_by_key or {}, source, destination, hypervisor, transport)
     groups = [g for g in (('this pair', pair), ('this source to other hosts', others),
                           ('other hosts', elsewhere)) if g[1]]
@@ -177,8 +193,9 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
     if learned is not None:
         rate, fixed_s, sources['rate_mibps'], condition, finish_s, taught = learned
     else:
-        rate, fixed_s = defaults['rate_mibps'], None
-        sources['rate_mibps'] = 'default for %s (nothing learned yet)' % hypervisor
+        rate, at_load = default_rate(defaults, source_busy)
+        fixed_s = None
+        sources['rate_mibps'] = 'default for %s%s (nothing learned yet)' % (hypervisor, at_load)
         bound = _bounded(rate, cap_mibps, link_mibps)
         if bound < rate:
             sources['rate_mibps'] += ', bounded by the %s' % ('cap' if bound == cap_mibps else 'link')
@@ -228,6 +245,20 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
             tail['samples'])
     return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources,
                  float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)), condition, method_rates)
+
+
+def default_rate(defaults, source_busy):
+    """(rate, words) of a hypervisor type's default for a source `source_busy` busy (0-1; None: not measured).
+
+    Where the defaults hold a rate measured with the source saturated (`saturated_rate_mibps`: under TCG the
+    migration thread shares the source's cores with every guest's vCPUs), the rate is interpolated between the
+    idle source's and that one by the source's load; elsewhere, and for a load not measured, the idle rate.
+    """
+    idle, saturated = defaults['rate_mibps'], defaults.get('saturated_rate_mibps')
+    if saturated is None or source_busy is None:
+        return idle, ''
+    busy = min(1.0, max(0.0, source_busy))
+    return idle + (saturated - idle) * busy, ' with the source %.0f %% busy' % (100 * busy)
 
 
 def _method_rates(taught, cap_mibps, link_mibps, sources):

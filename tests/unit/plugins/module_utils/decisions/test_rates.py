@@ -18,12 +18,44 @@ def two_sizes(rate, fixed, cap=0, method='precopy', pause=100, target=None):
 
 
 def test_a_pair_never_seen_starts_from_the_hypervisors_default_not_the_link():
-    got = rates.migration_rates({}, 'src', 'dst', 'qemu', cap_mibps=0, link_mibps=1192)
+    got = rates.migration_rates({}, 'src', 'dst', 'qemu', cap_mibps=0, link_mibps=1192, transport='tls')
     assert got.rate_mibps == rates.DEFAULTS['qemu']['rate_mibps']
     assert got.fixed_s == rates.DEFAULTS['qemu']['fixed_s']
     assert got.sources['rate_mibps'].startswith('default for qemu')
     kvm = rates.migration_rates({}, 'src', 'dst', 'kvm', link_mibps=100000)
     assert kvm.rate_mibps == rates.DEFAULTS['kvm']['rate_mibps']
+
+
+def test_the_default_of_a_busy_source_is_slower_by_its_load_where_a_saturated_rate_was_measured():
+    qemu = rates.DEFAULTS['qemu']
+    idle, saturated = qemu['rate_mibps'], qemu['saturated_rate_mibps']
+    assert saturated < idle
+    assert rates.default_rate(qemu, None) == (idle, '')
+    assert rates.default_rate(qemu, 0.0)[0] == idle
+    assert rates.default_rate(qemu, 1.0) == (saturated, ' with the source 100 % busy')
+    assert rates.default_rate(qemu, 0.5)[0] == pytest.approx((idle + saturated) / 2)
+    assert rates.default_rate(qemu, 1.7)[0] == saturated  # a load is a fraction: bounded to 0-1
+    busy = rates.migration_rates({}, 'src', 'dst', 'qemu', link_mibps=1192, source_busy=1.0, transport='tls')
+    assert busy.rate_mibps == saturated
+    assert busy.sources['rate_mibps'] == 'default for qemu with the source 100 % busy (nothing learned yet)'
+    # No saturated rate measured (kvm): the load does not change the default.
+    assert rates.migration_rates({}, 'src', 'dst', 'kvm', source_busy=1.0).rate_mibps == rates.DEFAULTS['kvm'][
+        'rate_mibps']
+    # Learned rates are never scaled: the samples carry their own load (calibration.alike).
+    learned = rates.migration_rates({PAIR: two_sizes(140.0, 0.5)}, 'src', 'dst', 'qemu', source_busy=1.0)
+    assert learned.rate_mibps == pytest.approx(140.0)
+
+
+def test_plain_streams_have_defaults_of_their_own_where_measured():
+    # Under TCG encrypting takes the source's CPU: plain streams were measured faster idle and saturated.
+    plain = rates.defaults_for('qemu', 'plain')
+    assert plain['rate_mibps'] > rates.DEFAULTS['qemu']['rate_mibps']
+    assert plain['saturated_rate_mibps'] > rates.DEFAULTS['qemu']['saturated_rate_mibps']
+    assert plain['fixed_s'] == rates.DEFAULTS['qemu']['fixed_s']
+    assert rates.defaults_for('qemu', 'tls') == rates.DEFAULTS['qemu']
+    assert rates.migration_rates({}, 'src', 'dst', 'qemu', source_busy=1.0).rate_mibps == plain['saturated_rate_mibps']
+    # Neither measured: the unknown hypervisor's, whatever the transport.
+    assert rates.defaults_for('xen', 'plain') == rates.DEFAULTS[rates.UNKNOWN_HYPERVISOR]
 
 
 def test_the_default_is_bounded_by_the_cap_and_the_link_and_says_so():
