@@ -141,8 +141,9 @@ def _setup(groups, cap_mibps, default_setup_s):
 
 
 # What taught a learned rate: that group's samples, the condition (streams, source_busy) they were taken under
-# ((None, None): any), the set-up the fit took and where from, and the group's words.
-Taught = collections.namedtuple('Taught', ['samples', 'condition', 'setup_s', 'setup_from', 'where'])
+# ((None, None): any), the set-up and the fixed cost the rate was learned with (QEMU's before its transfer;
+# libvirt's whole job's less the transfer), and the group's words.
+Taught = collections.namedtuple('Taught', ['samples', 'condition', 'setup_s', 'fixed_s', 'where'])
 
 
 def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=None):
@@ -158,10 +159,13 @@ def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=No
             where = '%s at %s' % (label, 'cap %d MiB/s' % cap_mibps if cap_mibps else 'no cap')
             learned = calibration.learn(calibration.at_cap(samples, cap_mibps), setup_s, setup_from, *condition)
             if learned:
-                return (learned['rate_mibps'], learned['fixed_s'], 'learned from %d migration%s of %s (%s)' % (
+                fixed_s, finish_s = learned['fixed_s'], learned.get('finish_s')
+                # The set-up the rate was learned with: its own fit's where it found one, else setup_s.
+                used_setup_s = setup_s if fixed_s is None or finish_s is None else fixed_s - finish_s
+                return (learned['rate_mibps'], fixed_s, 'learned from %d migration%s of %s (%s)' % (
                     learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']),
-                    None if condition[0] is None else calibration.describe_condition(*condition),
-                    learned.get('finish_s'), Taught(samples, condition, setup_s, setup_from, where))
+                    None if condition[0] is None else calibration.describe_condition(*condition), finish_s,
+                    Taught(samples, condition, used_setup_s, setup_s if fixed_s is None else fixed_s, where))
     return None
 
 
@@ -263,13 +267,13 @@ def default_rate(defaults, source_busy):
 
 def _method_rates(taught, cap_mibps, link_mibps, sources):
     """{method: rate} where at least MIN_METHOD_SAMPLES of that method's own migrations teach one: among the
-    migrations that taught the rate of all (`taught`: the same group, the same condition, the same set-up), so
-    that a method's rate differs from the others' by the method alone; each with its source in `sources`
-    ('rate_mibps.<method>')."""
+    migrations that taught the rate of all (`taught`: the same group, the same condition), with the fixed costs
+    that rate was learned with held (the prediction adds them to every method), so that a method's rate differs
+    from the others' by the method alone; each with its source in `sources` ('rate_mibps.<method>')."""
     found = {}
     for method, used in sorted(METHOD_SAMPLES.items()):
         own = calibration.at_cap([s for s in taught.samples if s.method in used], cap_mibps)
-        learned = calibration.learn(own, taught.setup_s, taught.setup_from, *taught.condition)
+        learned = calibration.rate_holding(own, taught.setup_s, taught.fixed_s, *taught.condition)
         if not learned or learned['samples'] < MIN_METHOD_SAMPLES:
             continue
         found[method] = float(_bounded(learned['rate_mibps'], 0, link_mibps))

@@ -107,3 +107,17 @@ def test_under_a_condition_the_finish_still_comes_from_lone_jobs():
     assert learned['rate_mibps'] == pytest.approx(90.0) and learned['fixed_s'] == pytest.approx(0.35 + 1.0)
     # With no lone job to go by, the condition's own.
     assert calibration.learn(evacuation, 0.35, streams=2, source_busy=0.95)['fixed_s'] == pytest.approx(0.35 + 3.0)
+
+
+def test_a_rate_holding_fixed_costs_takes_the_set_up_off_transfers_and_the_fixed_cost_off_old_jobs():
+    with_transfer = [Sample(100.0, 4.0, 10, transfer_s=1.5), Sample(300.0, 6.0, 10, transfer_s=3.5)]
+    held = calibration.rate_holding(with_transfer, 0.5, 2.5)
+    assert held['rate_mibps'] == pytest.approx(100.0) and held['samples'] == 2
+    assert held['how'] == 'its set-up held at 0.50 s'
+    # Entries of early stores know libvirt's job alone: the fixed cost comes off it.
+    old = [Sample(100.0, 3.5, 10), Sample(300.0, 5.5, 10)]
+    assert calibration.rate_holding(old, 0.5, 2.5)['rate_mibps'] == pytest.approx(100.0)
+    # Taken as learn() takes them: under a condition, only those taken so, and it says which.
+    busy = [s._replace(streams=1, source_busy=0.9) for s in with_transfer]
+    assert calibration.rate_holding(busy, 0.5, 2.5, 1, 0.9)['how'].endswith('alone, the source 90 % busy')
+    assert calibration.rate_holding(busy, 0.5, 2.5, 2, 0.9) is None
