@@ -155,18 +155,25 @@ def learn(samples, setup_s, setup_from='the default', streams=None, source_busy=
     leaves off the critical path (tail_s) is learned from the same lone jobs.
     """
     lone = [s for s in samples if not s.overlapped]
+    chosen = taken(samples, streams, source_busy)
     if streams is not None:
-        matched = alike(samples, streams, source_busy)
-        if not matched:
+        if not chosen:
             return None
-        learned = _learn(matched, setup_s, setup_from, lone)
+        learned = _learn(chosen, setup_s, setup_from, lone)
         if learned:
             learned['how'] += '; ' + describe_condition(streams, source_busy)
         return learned
-    # A migration that overlapped others (an evacuation's, several at once) shared the link and the host: its
-    # rate and its finish are one stream's only where it ran alone, so those are learned from the migrations
-    # that ran alone where there are any.
-    return _learn(lone or samples, setup_s, setup_from)
+    return _learn(chosen, setup_s, setup_from)
+
+
+def taken(samples, streams=None, source_busy=None):
+    """The samples learn() learns a rate from: with `streams`, those taken under that condition (alike());
+    without, those that ran alone where there are any (a migration that overlapped others, an evacuation's or
+    several at once, shared the link and the host: its rate and its finish are one stream's only where it ran
+    alone), else all."""
+    if streams is not None:
+        return alike(samples, streams, source_busy)
+    return [s for s in samples if not s.overlapped] or samples
 
 
 def _learn(samples, setup_s, setup_from, finish_from=None):
@@ -193,32 +200,24 @@ def _learn(samples, setup_s, setup_from, finish_from=None):
     return None
 
 
-def rate_holding(samples, setup_s, fixed_s, streams=None, source_busy=None):
-    """{'rate_mibps', 'samples', 'how'} of `samples`, taken as learn() takes them, with the fixed costs another fit
-    found held: QEMU's set-up `setup_s` off each transfer where a sample knows it, else the fixed cost `fixed_s`
-    off libvirt's job; None without any.
+def rate_holding(samples, setup_s, fixed_s):
+    """{'rate_mibps', 'samples', 'how'} of `samples` with the fixed costs another fit found held: QEMU's set-up
+    `setup_s` off each transfer where a sample knows it, else the fixed cost `fixed_s` off libvirt's job; None
+    without any.
 
-    For a subset of the migrations that taught a rate (one method's): a fit of its own would find its own
-    set-up too, which a prediction at the fixed cost of all does not use; from a few alike sizes it can find a
-    rate far off (four pre-copies of 82-162 MiB on a saturated source: 520 MiB/s and 2.3 s of set-up, where
-    every one moved 40-80 MiB/s).
+    For a subset of the migrations that taught a rate (one method's, of those taken()): a fit of its own would
+    find its own set-up too, which a prediction at the fixed cost of all does not use; from a few alike sizes it
+    can find a rate far off (four pre-copies of 82-162 MiB on a saturated source: 510 MiB/s and 2.4 s of set-up,
+    where at the set-up of all, 0.40 s, they moved 30-71 MiB/s).
     """
-    if streams is not None:
-        chosen = alike(samples, streams, source_busy)
-    else:
-        chosen = [s for s in samples if not s.overlapped] or samples
-    split = _split_samples(chosen)
+    split = _split_samples(samples)
     if split:
         held = rate_given_fixed([Sample(s.sent_mib, s.transfer_s, s.pause_ms) for s in split], setup_s)
         how = 'its set-up held at %.2f s' % setup_s
     else:
-        held = rate_given_fixed(chosen, fixed_s)
+        held = rate_given_fixed(samples, fixed_s)
         how = 'its fixed cost held at %.2f s' % fixed_s
-    if not held:
-        return None
-    if streams is not None:
-        how += '; ' + describe_condition(streams, source_busy)
-    return dict(held, how=how)
+    return dict(held, how=how) if held else None
 
 
 def at_cap(samples, cap_mibps):

@@ -37,7 +37,7 @@ PLAIN = 'plain'
 # qemu (TCG): measured on the test bed (QEMU 10, libvirt 11.3, 2 cores; docs/profiling_and_cost_model.md).
 #   The rate (MiB/s of QEMU's transfer less its set-up) falls with the source's load: the migration thread
 #   shares the source's cores with every guest's vCPUs, and over TLS encrypts on them too.  Fitted, linear in
-#   the load, over the committed stores' lone uncapped migrations (docs/evaluation/default-rates/README.md:
+#   the load, over the committed stores' uncapped migrations one at a time (docs/evaluation/default-rates/README.md:
 #   `python scripts/default_rates.py ...`): over TLS 152 MiB/s idle, 53 saturated (88 migrations, the source
 #   2-100 % busy); plain 596 and 245 (17 migrations).  QEMU's set-up 0.33-0.35 s; libvirt's whole job took
 #   2.8-3.1 s whatever the size (the rest is the destination's finish and the source's confirm); post-copy
@@ -48,8 +48,8 @@ PLAIN = 'plain'
 # kvm: one QEMU migration stream moves 1-3 GB/s (no faster however fast the link): 900 MiB/s, the low end,
 #   whatever the load and transport (not measured here); the fixed costs as measured under TCG (they are
 #   libvirt's and QEMU's, not the guest's).
-# The rates are TLS's, the collection's default transport; TRANSPORT_DEFAULTS has another transport's where
-# it was measured.
+# The rates are TLS's, the collection's default transport (learning.transport_of); TRANSPORT_DEFAULTS has
+# another transport's where it was measured (defaults_for).
 DEFAULTS = {
     'qemu': {'rate_mibps': 152.0, 'saturated_rate_mibps': 53.0, 'setup_s': 0.35, 'fixed_s': 2.8,
              'switchover_ms': 15.0, 'late_switchover_ms': 180.0, 'overshoot': 1.4},
@@ -85,8 +85,9 @@ METHOD_SAMPLES = {'precopy': ('precopy',), 'postcopy': ('postcopy',), 'hybrid': 
 MIN_METHOD_SAMPLES = 3
 
 
-def defaults_for(hypervisor, transport=PLAIN):
-    """The defaults of a `hypervisor` type (the unknown one's where it has none) for a stream `transport`."""
+def defaults_for(hypervisor, transport):
+    """The defaults of a `hypervisor` type (the unknown one's where it has none) for a stream `transport` (plain
+    or tls; None: plain, as in pair_key)."""
     defaults = dict(DEFAULTS.get(hypervisor, DEFAULTS[UNKNOWN_HYPERVISOR]))
     defaults.update(TRANSPORT_DEFAULTS.get((hypervisor, transport or PLAIN), {}))
     return defaults
@@ -140,9 +141,9 @@ def _setup(groups, cap_mibps, default_setup_s):
     return default_setup_s, 'the default'
 
 
-# What taught a learned rate: that group's samples, the condition (streams, source_busy) they were taken under
-# ((None, None): any), the set-up and the fixed cost the rate was learned with (QEMU's before its transfer;
-# libvirt's whole job's less the transfer), and the group's words.
+# What taught a learned rate: the samples it was learned from (calibration.taken: of one group, at the cap, under
+# the condition), the condition (streams, source_busy; (None, None): any), the set-up and the fixed cost it was
+# learned with (QEMU's before its transfer; libvirt's whole job's less the transfer), and the group's words.
 Taught = collections.namedtuple('Taught', ['samples', 'condition', 'setup_s', 'fixed_s', 'where'])
 
 
@@ -157,7 +158,8 @@ def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=No
     for condition in ([(streams, source_busy)] if streams is not None else []) + [(None, None)]:
         for label, samples in groups:
             where = '%s at %s' % (label, 'cap %d MiB/s' % cap_mibps if cap_mibps else 'no cap')
-            learned = calibration.learn(calibration.at_cap(samples, cap_mibps), setup_s, setup_from, *condition)
+            capped = calibration.at_cap(samples, cap_mibps)
+            learned = calibration.learn(capped, setup_s, setup_from, *condition)
             if learned:
                 fixed_s, finish_s = learned['fixed_s'], learned.get('finish_s')
                 # The set-up the rate was learned with: its own fit's where it found one, else setup_s.
@@ -165,7 +167,8 @@ def _learn_rate(groups, cap_mibps, default_setup_s, streams=None, source_busy=No
                 return (learned['rate_mibps'], fixed_s, 'learned from %d migration%s of %s (%s)' % (
                     learned['samples'], '' if learned['samples'] == 1 else 's', where, learned['how']),
                     None if condition[0] is None else calibration.describe_condition(*condition), finish_s,
-                    Taught(samples, condition, used_setup_s, setup_s if fixed_s is None else fixed_s, where))
+                    Taught(calibration.taken(capped, *condition), condition, used_setup_s,
+                           setup_s if fixed_s is None else fixed_s, where))
     return None
 
 
@@ -178,7 +181,8 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
     speed, a bound (0: unknown); `streams`: how many migrations from the source will run at
     once, and `source_busy` the source's load (0-1) now: the rate is learned from migrations
     taken so where there are any (None: from those that ran alone, where there are any);
-    `transport`: the stream's (plain or tls): only migrations of that transport teach.
+    `transport`: the stream's (plain or tls): only migrations of that transport teach, and the default is that
+    transport's (plain where not given, as in pair_key; the modules pass the stream's, learning.transport_of).
     """
     defaults = defaults_for(hypervisor, transport)
     pair, others, elsewhere = _split(samples_by_key or {}, source, destination, hypervisor, transport)
@@ -271,14 +275,15 @@ def _method_rates(taught, cap_mibps, link_mibps, sources):
     that rate was learned with held (the prediction adds them to every method), so that a method's rate differs
     from the others' by the method alone; each with its source in `sources` ('rate_mibps.<method>')."""
     found = {}
+    condition = '' if taught.condition[0] is None else '; ' + calibration.describe_condition(*taught.condition)
     for method, used in sorted(METHOD_SAMPLES.items()):
-        own = calibration.at_cap([s for s in taught.samples if s.method in used], cap_mibps)
-        learned = calibration.rate_holding(own, taught.setup_s, taught.fixed_s, *taught.condition)
+        own = [s for s in taught.samples if s.method in used]
+        learned = calibration.rate_holding(own, taught.setup_s, taught.fixed_s)
         if not learned or learned['samples'] < MIN_METHOD_SAMPLES:
             continue
         found[method] = float(_bounded(learned['rate_mibps'], 0, link_mibps))
-        sources['rate_mibps.%s' % method] = 'learned from %d %s migrations of %s (%s)' % (
-            learned['samples'], method, taught.where, learned['how'])
+        sources['rate_mibps.%s' % method] = 'learned from %d %s migrations of %s (%s%s)' % (
+            learned['samples'], method, taught.where, learned['how'], condition)
     return found
 
 

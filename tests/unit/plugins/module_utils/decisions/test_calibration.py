@@ -117,7 +117,14 @@ def test_a_rate_holding_fixed_costs_takes_the_set_up_off_transfers_and_the_fixed
     # Entries of early stores know libvirt's job alone: the fixed cost comes off it.
     old = [Sample(100.0, 3.5, 10), Sample(300.0, 5.5, 10)]
     assert calibration.rate_holding(old, 0.5, 2.5)['rate_mibps'] == pytest.approx(100.0)
-    # Taken as learn() takes them: under a condition, only those taken so, and it says which.
-    busy = [s._replace(streams=1, source_busy=0.9) for s in with_transfer]
-    assert calibration.rate_holding(busy, 0.5, 2.5, 1, 0.9)['how'].endswith('alone, the source 90 % busy')
-    assert calibration.rate_holding(busy, 0.5, 2.5, 2, 0.9) is None
+    # A transfer no longer than the set-up tells no rate.
+    assert calibration.rate_holding([Sample(100.0, 2.0, 10, transfer_s=0.5)], 0.5, 2.5) is None
+    assert calibration.rate_holding([], 0.5, 2.5) is None
+
+
+def test_a_rate_is_taken_from_the_migrations_of_its_condition_else_those_that_ran_alone():
+    alone, overlapped = Sample(100.0, 3.5, 10, streams=1), Sample(100.0, 5.0, 10, overlapped=True, streams=2)
+    assert calibration.taken([alone, overlapped]) == [alone]
+    assert calibration.taken([overlapped]) == [overlapped]
+    assert calibration.taken([alone, overlapped], 2) == [overlapped]
+    assert calibration.taken([alone], 2) == []
