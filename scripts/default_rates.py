@@ -4,7 +4,7 @@
 
 Where nothing is learned about a pair yet, decisions.rates.DEFAULTS gives the rate; under TCG it depends
 on how busy the source is (the migration thread shares its cores with every guest's vCPUs).  This fits
-rate = idle + (saturated - idle) x busy over the migrations the stores hold that ran alone, uncapped, of
+rate = idle + (saturated - idle) x busy over the migrations the stores hold that ran one at a time (streams 1), uncapped, of
 one hypervisor type and stream transport, with their source's load measured: each migration's rate is
 what QEMU sent over its transfer less the default set-up.
 
@@ -28,7 +28,7 @@ from ansible_collections.workload_aware.live_migration.plugins.module_utils.deci
 
 
 def points(paths, hypervisor, transport):
-    """[(source_busy, rate MiB/s)] of the stores' lone, uncapped migrations of this kind."""
+    """[(source_busy, rate MiB/s)] of the stores' uncapped migrations of this kind that ran one at a time."""
     setup_s = rates.DEFAULTS[hypervisor]['setup_s']
     found = []
     for path in paths:
@@ -66,7 +66,7 @@ def main():
         sys.exit('not enough migrations at different loads: %d' % len(found))
     idle, saturated = line(found)
     errors = sorted(abs(y - (idle + (saturated - idle) * x)) / y for x, y in found)
-    print('%d migrations (%s, %s, alone, uncapped), the source %.0f-%.0f %% busy' % (
+    print('%d migrations (%s, %s, one at a time, uncapped), the source %.0f-%.0f %% busy' % (
         len(found), args.hypervisor, args.transport, 100 * min(x for x, _y in found), 100 * max(x for x, _y in found)))
     print('rate = %.0f MiB/s idle, %.0f MiB/s saturated (linear in the load)' % (idle, saturated))
     print('error of the line per migration: median %.0f %%, p90 %.0f %%, max %.0f %%' % (
