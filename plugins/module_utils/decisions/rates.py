@@ -209,7 +209,7 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
             sources['rate_mibps'] += ', bounded by the %s' % ('cap' if bound == cap_mibps else 'link')
             rate = bound
     rate = _bounded(rate, 0, link_mibps)
-    method_rates = _method_rates(taught, cap_mibps, link_mibps, sources) if taught is not None else {}
+    method_rates = _method_rates(taught, link_mibps, sources) if taught is not None else {}
     if fixed_s is None:
         fixed_s = defaults['fixed_s']
         sources['fixed_s'] = 'default for %s' % hypervisor
@@ -269,9 +269,9 @@ def default_rate(defaults, source_busy):
     return idle + (saturated - idle) * busy, ' with the source %.0f %% busy' % (100 * busy)
 
 
-def _method_rates(taught, cap_mibps, link_mibps, sources):
+def _method_rates(taught, link_mibps, sources):
     """{method: rate} where at least MIN_METHOD_SAMPLES of that method's own migrations teach one: among the
-    migrations that taught the rate of all (`taught`: the same group, the same condition), with the fixed costs
+    migrations that taught the rate of all (`taught`: the same group, cap and condition), with the fixed costs
     that rate was learned with held (the prediction adds them to every method), so that a method's rate differs
     from the others' by the method alone; each with its source in `sources` ('rate_mibps.<method>')."""
     found = {}
