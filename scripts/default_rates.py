@@ -38,11 +38,10 @@ def points(paths, hypervisor, transport):
             parts = key.split('|') + [rates.PLAIN]
             if parts[2] != hypervisor or parts[3] != transport:
                 continue
-            for sample in (calibration_store.from_entry(entry) for entry in entries):
-                if (sample.cap_mibps or calibration.streams_of(sample) != 1 or sample.source_busy is None
-                        or not sample.transfer_s or sample.transfer_s <= setup_s + 0.1):
-                    continue
-                found.append((sample.source_busy, sample.sent_mib / (sample.transfer_s - setup_s)))
+            samples = [calibration_store.from_entry(entry) for entry in entries]
+            for sample in calibration.alike(calibration.at_cap(samples, 0), streams=1):
+                if sample.source_busy is not None and sample.transfer_s and sample.transfer_s > setup_s + 0.1:
+                    found.append((sample.source_busy, sample.sent_mib / (sample.transfer_s - setup_s)))
     return found
 
 

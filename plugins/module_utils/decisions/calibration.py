@@ -154,12 +154,11 @@ def learn(samples, setup_s, setup_from='the default', streams=None, source_busy=
     (the source's confirms), which says nothing of one migration's, and the tail that an evacuation
     leaves off the critical path (tail_s) is learned from the same lone jobs.
     """
-    lone = [s for s in samples if not s.overlapped]
     chosen = taken(samples, streams, source_busy)
     if streams is not None:
         if not chosen:
             return None
-        learned = _learn(chosen, setup_s, setup_from, lone)
+        learned = _learn(chosen, setup_s, setup_from, [s for s in samples if not s.overlapped])
         if learned:
             learned['how'] += '; ' + describe_condition(streams, source_busy)
         return learned
