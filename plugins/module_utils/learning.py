@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.workload_aware.live_migration.plugins.module_utils import calibration_store
-from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import calibration, concurrency, rates
+from ansible_collections.workload_aware.live_migration.plugins.module_utils.decisions import bounds, calibration, rates
 
 MIB = 1024.0 * 1024.0
 
@@ -44,21 +44,28 @@ def transport_of(params):
 
 
 def rates_at_once(params, source_uri, dest_uri, hypervisor, source_busy):
-    """{migrations at once (str): {rate_mibps, fixed_s, tail_s, source}} for each count an evacuation may
-    choose (1 to decisions.concurrency.LIMIT) that migrations of this source ran at under this load
-    (`source_busy`): the plan takes the one it runs at, and compares one at a time with more where both
-    were measured (decisions.concurrency.compare).  Counts nothing was learned at are left out."""
+    """{migrations at once (str): {rate_mibps, fixed_s, tail_s, source, method_rates, pauses_over}} for each
+    count an evacuation may run at (1 to the concurrency option's highest) that migrations of this source ran
+    at under this load (`source_busy`): the plan takes the one it runs at, and predicts the evacuation at each
+    where one at a time was measured too (decisions.concurrency.best).  `pauses_over`: [paused over the
+    operator's limit (params' max_downtime_ms), pauses known] of the migrations the rate was learned from.
+    Counts nothing was learned at are left out."""
     found = {}
-    for streams in range(1, concurrency.LIMIT + 1):
+    limit_ms = params.get('max_downtime_ms')
+    # Only the counts some migration ran at can teach (the others fall back to any condition).
+    ran_at = set(calibration.streams_of(sample) for known in samples(params).values() for sample in known)
+    for streams in sorted(n for n in ran_at if n and n <= bounds.BOUNDS['concurrency'][1]):
         learned = rates_for(params, source_uri, dest_uri, hypervisor, streams=streams, source_busy=source_busy)
         if learned.condition is not None:
+            pauses = learned.pauses_ms or []
             found[str(streams)] = {'rate_mibps': round(learned.rate_mibps, 1), 'fixed_s': round(learned.fixed_s, 3),
                                    'tail_s': None if learned.tail_s is None else round(learned.tail_s, 3),
                                    'source': learned.sources['rate_mibps'],
                                    # A method's own rate where its migrations taught one: [rate, where from].
                                    'method_rates': dict(
                                        (method, [round(rate, 1), learned.sources['rate_mibps.%s' % method]])
-                                       for method, rate in (learned.method_rates or {}).items())}
+                                       for method, rate in (learned.method_rates or {}).items()),
+                                   'pauses_over': [len([p for p in pauses if limit_ms and p > limit_ms]), len(pauses)]}
     return found
 
 

@@ -70,10 +70,12 @@ options:
         move's rate was learned from earlier migrations and one migration fills less than three quarters of
         O(link_mibps); then as many as the link holds at the fastest move's rate, at most 2 (KubeVirt's
         C(parallelOutboundMigrationsPerNode) default; more paused more VMs over the downtime limit on the test bed).
-      - Where the profiles carry rates learned both one at a time and that many at once on a source as busy
-        (C(rates_at_once) of M(workload_aware.live_migration.wa_vm_facts)), the two plans are compared and more
-        at once is kept only where VMs are safe sooner on average; the moves are predicted from the rates
-        learned at the number chosen.
+      - Where the profiles carry rates learned one at a time and at other numbers at once on a source as busy
+        (C(rates_at_once) of M(workload_aware.live_migration.wa_vm_facts)), the evacuation is predicted at each
+        of those numbers (up to as many as the link holds at the fastest move's rate, and as there are moves) and
+        the one whose last VM is safe soonest is taken (then the least mean time until a VM is safe); more than 2
+        only where the migrations learned at that number paused over the limit no more often than those one at a
+        time. The moves are predicted from the rates learned at the number chosen.
     type: int
   link_mibps:
     description:
@@ -137,7 +139,7 @@ predicted_total_s:
 concurrency:
   description: >-
     Migrations to run at once - O(concurrency), or chosen from the measured rates and the link, and where rates
-    were learned both one at a time and that many at once on a source as busy, from the two plans compared.
+    were learned one at a time and at other numbers at once on a source as busy, from the plans at each compared.
   returned: always
   type: int
   sample: 1

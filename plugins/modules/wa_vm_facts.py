@@ -152,14 +152,16 @@ ansible_facts:
           rates_at_once:
             "2": {rate_mibps: 96.5, fixed_s: 2.9, tail_s: 1.5,
                   source: "learned from 4 migrations of this source to other hosts at no cap (...; 2 at once, the source 97 % busy)",
-                  method_rates: {}}
+                  method_rates: {}, pauses_over: [0, 4]}
     wa_vm_profiles_settings:
       description: >-
         The bandwidth, downtime limit and allowed methods the recommendations assume, and C(source_busy), the
         host's CPU time busy (0-1) over the profile window (null where libvirt cannot tell), the load its rates
-        were learned for. Each VM's C(rates_at_once) gives, per number of migrations at once (1 to 2), the rate
+        were learned for. Each VM's C(rates_at_once) gives, per number of migrations at once (1 to 16), the rate
         that migrations of this source learned running so, with the host as busy (within 0.2), where there were
-        any; the evacuation plan takes it for the number it chooses, and compares 1 with 2 where both are there.
+        any, and C(pauses_over), how many of those migrations paused over O(max_downtime_ms) of how many with a
+        known pause; the evacuation plan takes it for the number it chooses, and predicts the evacuation at each
+        number there where 1 is there too.
         Its C(method_rates) gives a method's own rate and where it came from (C([rate, source])) where at least
         three of that method's migrations taught one; the plan takes that for a move by that method.
       returned: always

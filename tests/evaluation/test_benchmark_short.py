@@ -53,6 +53,8 @@ def test_each_evacuation_strategy_emptied_the_host_once_and_every_guest_stayed_i
         assert r['vms'] == '2' and r['bandwidth_mibps'] == '50' and r['healthy'] == 'true', r
         assert r['left_behind'] == '0' and float(r['last_safe_s']) >= float(r['floor_s']) > 0, r
         assert float(r['mean_safe_s']) >= float(r['shortest_first_bound_s']) > 0, r
+        assert 0 <= int(r['paused_over_limit']) <= 2 and int(r['concurrency']) >= 1, r
+    assert [r['concurrency'] for r in rows if r['strategy'] == 'nova-serial'] == ['1']
     with open(os.path.join(results, 'report.md')) as report:
         text = report.read()
     assert '## Evacuations' in text and '| 50 | nova-serial | 1 | 2 |' in text

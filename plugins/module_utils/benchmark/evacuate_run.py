@@ -153,7 +153,7 @@ def _run(params, check_mode, conns):
     transfers = [profiles[name]['transfer_mib'] for name in params['vms']]
     note = '; '.join('%s: %s' % (m['vm'], m['reason']) for m in result['left_behind'])[:300]
     values = evacuations.row(params['strategy'], params['bandwidth_mibps'], params['repetition'], result, transfers,
-                             rates.rate_mibps, rates.sources['rate_mibps'], healthy, predicted, note)
+                             rates.rate_mibps, rates.sources['rate_mibps'], healthy, predicted, note, at_once)
     if params['results_file']:
         evacuations.append_row(params['results_file'], values)
     return dict(changed=True, row=values, source=source_host, concurrency=at_once, moved=result['moved'],

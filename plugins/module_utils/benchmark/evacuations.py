@@ -44,7 +44,7 @@ BASELINE_STRATEGIES = {
 }
 COLUMNS = ('strategy', 'bandwidth_mibps', 'vms', 'last_safe_s', 'floor_s', 'mean_safe_s', 'shortest_first_bound_s',
            'left_behind', 'healthy', 'repetition', 'total_s', 'predicted_last_safe_s', 'rate_mibps', 'rate_source',
-           'note')
+           'paused_over_limit', 'concurrency', 'note')
 KEY = ('strategy', 'bandwidth_mibps', 'repetition')
 
 
@@ -86,8 +86,9 @@ def policy_for(strategy, memory_mib_by_vm, postcopy_allowed):
 
 
 def row(strategy, bandwidth_mibps, repetition, result, transfers_mib, rate, rate_source, healthy, predicted=None,
-        note=''):
-    """One row of evacuations.csv from wa_evacuate's result and the VMs' transfers."""
+        note='', at_once=None):
+    """One row of evacuations.csv from wa_evacuate's result and the VMs' transfers (`at_once`: the migrations
+    it ran at once; paused_over_limit counts the moved VMs whose pause went past the operator's limit)."""
     safe = [m['safe_at_s'] for m in result['moved']]
     left = len(result['left_behind'])
     return {
@@ -99,7 +100,8 @@ def row(strategy, bandwidth_mibps, repetition, result, transfers_mib, rate, rate
         # The guests' own checks: a VM left behind (its migration aborted) may be healthy where it stayed.
         'left_behind': left, 'healthy': bool(healthy), 'repetition': repetition,
         'total_s': result.get('total_s'), 'predicted_last_safe_s': predicted, 'rate_mibps': rate,
-        'rate_source': rate_source, 'note': note,
+        'rate_source': rate_source, 'note': note, 'concurrency': at_once,
+        'paused_over_limit': len([m for m in result['moved'] if m.get('downtime_breach')]),
     }
 
 

@@ -11,12 +11,16 @@ second one runs only where one migration cannot fill the link by itself:
 where the rate a migration really achieves between the hosts (learned from
 earlier migrations, never the link's nominal speed) is well below the link,
 as many as the link holds at that rate, at most LIMIT: 2, KubeVirt's
-parallelOutboundMigrationsPerNode default, because more at once paused more
-VMs over the limit on the test bed (below).  Anything not
-measured - a default rate, an unknown link - means one at a time, as Nova's
-`max_concurrent_live_migrations` default.  Where migrations of the source
-were measured both ways under its current load, the plan compares the two
-(compare): a second stream stays only where VMs are safe sooner on average.
+parallelOutboundMigrationsPerNode default (choose).  Anything not measured -
+a default rate, an unknown link - means one at a time, as Nova's
+`max_concurrent_live_migrations` default.
+
+Where migrations of the source were measured one at a time and at other
+numbers at once under its current load, the plan predicts the evacuation at
+each of those numbers with the rates learned so and takes the one whose last
+VM is safe soonest (then the least mean time until a VM is safe; best): more
+than LIMIT only so, and only where the migrations learned at that number
+paused over the operator's limit no more often than those run one at a time.
 
 Measured on the test bed (2 cores, TCG; docs/evacuate.md, "How many at
 once"): uncapped, where one migration had moved 435-514 MiB/s of loopback's
@@ -65,17 +69,38 @@ def choose(link_mibps, rates, limit=LIMIT):
         chosen, rate, link_mibps)
 
 
-def compare(at_once, alone_mean_s, together_mean_s, why):
-    """(migrations at once, why): `at_once` as choose() chose it (`why`), kept only where the plan with the
-    rates migrations learned running that many at once (the source as busy) has VMs safe sooner on average
-    (`together_mean_s`) than the plan with the rates learned one at a time under the same load
-    (`alone_mean_s`); else one at a time.  Under TCG a busy source's cores, not the link, set the pace:
-    whether a second stream wins is measured, not assumed."""
-    measured = 'measured at this load: a VM safe after %.2f s on average %d at a time, %.2f s one at a time' % (
-        together_mean_s, at_once, alone_mean_s)
-    if together_mean_s < alone_mean_s:
-        return at_once, '%s; %s' % (why, measured)
-    return 1, 'one at a time: %s' % measured
+def best(plans, pauses, why):
+    """(migrations at once, why) among the numbers the evacuation was predicted at with rates learned so.
+
+    `plans`: {number at once: (last VM safe s, mean time until safe s)}, 1 among them; `pauses`: {number at
+    once: (migrations that paused over the operator's limit, migrations with a known pause)} of the migrations
+    each number's rates were learned from; `why`: choose()'s reason.  The number whose last VM is safe soonest
+    wins (ties: the least mean, then the fewest at once); above LIMIT only where its migrations paused over the
+    limit no more often than those run one at a time (pause_share).
+    """
+    alone = pause_share(pauses.get(1))
+    kept = dict((count, plan) for count, plan in plans.items()
+                if count <= LIMIT or pause_share(pauses.get(count)) <= alone)
+    chosen = min(kept, key=lambda count: (kept[count][0], kept[count][1], count))
+    measured = 'measured at this load: %s' % '; '.join(
+        '%d at a time, the last VM safe after %.2f s, one after %.2f s on average' % (count, last, mean)
+        for count, (last, mean) in sorted(plans.items()))
+    refused = sorted(set(plans) - set(kept))
+    if refused:
+        measured += '; not %s at a time: more of their migrations paused over the limit (%s) than one at a ' \
+            'time (%s)' % (' or '.join(str(count) for count in refused),
+                           ', '.join('%d of %d' % tuple(pauses[count]) for count in refused),
+                           '%d of %d' % tuple(pauses.get(1) or (0, 0)))
+    if chosen == 1:
+        return 1, 'one at a time: %s' % measured
+    return chosen, '%d at a time: %s; %s' % (chosen, why.split(': ', 1)[-1], measured)
+
+
+def pause_share(pauses):
+    """The share of migrations whose pause went over the limit, of (over, known); 0 where none is known."""
+    if not pauses or not pauses[1]:
+        return 0.0
+    return float(pauses[0]) / float(pauses[1])
 
 
 def share(at_once, rate_mibps, link_mibps):

@@ -28,7 +28,9 @@ Pure Python, no libvirt.
   exiting, libvirt's confirm) is off the critical path.
 * How many at once: the operator's number, or chosen from the measured rates
   and the link (`concurrency.choose`): more than one only where one migration
-  cannot fill the link.
+  cannot fill the link; where the source's migrations were measured at other
+  numbers at once, the one whose plan has the last VM safe soonest
+  (`concurrency.best`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -64,8 +66,9 @@ Measured = collections.namedtuple('Measured', [
     'tail_s',             # of a migration, the part after the guest runs on the destination (None: unknown)
     'streams',            # the rate was learned from that many migrations at once (None: alone or unknown)
     'method_rates',       # {method: (rate, where it came from)} where that method's own migrations taught one
+    'pauses_over',        # (paused over the operator's limit, pauses known) of the migrations that taught it
 ])
-Measured.__new__.__defaults__ = (None, None, None)
+Measured.__new__.__defaults__ = (None, None, None, None)
 
 ORDERS = ('shortest-first', 'most-at-risk-first')
 
@@ -194,10 +197,8 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
     by_name = dict((vm.name, vm) for vm in vms)
     if at_once is None:
         at_once, why = concurrency.choose(link_mibps, [(m['rate_mibps'] or 0.0, m['rate_source']) for m in moves])
-        learned = [by_name[m['vm']].rates_at_once or {} for m in moves]
-        if at_once > 1 and moves and all(1 in r and at_once in r for r in learned):
-            at_once, why = concurrency.compare(at_once, _mean_safe(moves, by_name, 1, link_mibps),
-                                               _mean_safe(moves, by_name, at_once, link_mibps), why)
+        if at_once > 1:
+            at_once, why = _measured_best(moves, by_name, at_once, why, link_mibps)
     else:
         why = '%d at a time: set by the operator' % at_once
     # Where migrations that ran as many at once (the source as busy) taught a rate, it replaces the lone one.
@@ -210,13 +211,28 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
             'orders': order_costs(moves, at_once, link_mibps), 'concurrency': at_once, 'concurrency_reason': why}
 
 
-def _mean_safe(moves, by_name, at_once, link_mibps):
-    """The mean time until a VM is safe if `moves` ran `at_once` with the rates learned so."""
-    trial = [dict(move) for move in moves]
-    for move in trial:
-        _repredict(move, by_name[move['vm']].rates_at_once[at_once], at_once)
-    _schedule(trial, at_once, link_mibps)
-    return sum(move['predicted_safe_at_s'] for move in trial) / float(len(trial))
+def _measured_best(moves, by_name, chosen, why, link_mibps):
+    """(migrations at once, why): `chosen` (concurrency.choose's, for `why`), or where every move has rates
+    learned one at a time and at other numbers at once, up to as many as the link holds and as there are moves
+    (the source as busy as now), the number among those whose plan has the last VM safe soonest
+    (concurrency.best)."""
+    holds = concurrency.choose(link_mibps, [(m['rate_mibps'] or 0.0, m['rate_source']) for m in moves],
+                               limit=bounds.BOUNDS['concurrency'][1])[0]
+    learned = [by_name[m['vm']].rates_at_once or {} for m in moves]
+    counts = [count for count in range(1, min(holds, len(moves)) + 1) if all(count in r for r in learned)]
+    if 1 not in counts or len(counts) < 2:
+        return chosen, why
+    plans, pauses = {}, {}
+    for count in counts:
+        trial = [dict(move) for move in moves]
+        for move in trial:
+            _repredict(move, by_name[move['vm']].rates_at_once[count], count)
+        _schedule(trial, count, link_mibps)
+        safe = [move['predicted_safe_at_s'] for move in trial]
+        plans[count] = (max(safe), sum(safe) / float(len(safe)))
+        # The migrations a number's rates were learned from are the same for every VM of this source.
+        pauses[count] = by_name[moves[0]['vm']].rates_at_once[count].pauses_over or (0, 0)
+    return concurrency.best(plans, pauses, why)
 
 
 def _schedule(moves, at_once, link_mibps=None):
@@ -305,7 +321,8 @@ def vm_to_move(name, entry):
         rate_mibps=own_rate or entry.get('bandwidth_mibps'),
         rates_at_once=dict((int(k), Measured(r['rate_mibps'], r['fixed_s'], r['source'], r.get('tail_s'),
                                              method_rates=dict((m, tuple(v)) for m, v in
-                                                               (r.get('method_rates') or {}).items())))
+                                                               (r.get('method_rates') or {}).items()),
+                                             pauses_over=tuple(r['pauses_over']) if r.get('pauses_over') else None))
                            for k, r in (entry.get('rates_at_once') or {}).items()),
     )
 

@@ -73,8 +73,9 @@ Rates = collections.namedtuple('Rates', [
     'tail_s',          # of the whole job, the part after the guest runs on the destination (None: unknown)
     'condition',       # the condition its rate was learned under (calibration.describe_condition), None: not matched
     'method_rates',    # {method: rate} where that method's own migrations teach one (else rate_mibps serves)
+    'pauses_ms',       # the pauses libvirt measured of the migrations its rate was learned from; None: not learned
 ])
-Rates.__new__.__defaults__ = (None, None, None, None)
+Rates.__new__.__defaults__ = (None, None, None, None, None)
 
 # Which migrations teach a method's own rate: QEMU moves memory at a different speed by method where the
 # hosts' CPUs, not the link, bound it (uncapped under TCG: pre-copy 142, hybrid 130, post-copy 113 MiB/s over
@@ -251,8 +252,10 @@ def migration_rates(samples_by_key, source, destination, hypervisor, cap_mibps=0
         tail_s = tail['tail_s']
         sources['tail_s'] = 'learned: median of %d migrations\' time after the guest ran on the destination' % (
             tail['samples'])
+    pauses = None if taught is None else [s.pause_ms for s in taught.samples if s.pause_ms is not None]
     return Rates(float(rate), float(fixed_s), float(switch), float(overshoot), sources,
-                 float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)), condition, method_rates)
+                 float(switches['late_switchover_ms']), min(float(tail_s), float(fixed_s)), condition, method_rates,
+                 pauses)
 
 
 def default_rate(defaults, source_busy):

@@ -124,17 +124,21 @@ def test_the_source_jobs_statistics_at_arrival_teach_a_sample_that_never_teaches
 def test_rates_at_once_gives_each_count_of_migrations_at_once_that_was_measured_under_this_load():
     from ansible_collections.workload_aware.live_migration.plugins.module_utils import learning
 
-    def sample(sent_mib, total_s, streams, busy):
-        return calibration_store.to_entry(Sample(sent_mib, total_s, 20, 0, 'precopy', 300, total_s - 0.4,
+    def sample(sent_mib, total_s, streams, busy, pause_ms=20):
+        return calibration_store.to_entry(Sample(sent_mib, total_s, pause_ms, 0, 'precopy', 300, total_s - 0.4,
                                                  total_s - 0.4, streams > 1, streams, busy))
     alone = [sample(80, 1.4, 1, 0.5), sample(160, 2.4, 1, 0.5), sample(240, 3.4, 1, 0.5)]
     two = [sample(80, 2.4, 2, 0.5), sample(160, 4.4, 2, 0.5)]
-    params = {'calibration': {'pairs': {pair_key('src', 'dst', 'qemu'): alone + two}}, 'bandwidth_mibps': 0,
-              'link_mibps': 1000, 'transport': 'plain'}
+    # Six at once (as Proxmox's migrateall runs them): one of three paused past the 300 ms limit.
+    six = [sample(80, 3.0, 6, 0.6, 410), sample(160, 5.0, 6, 0.6), sample(240, 7.0, 6, 0.6, None)]
+    params = {'calibration': {'pairs': {pair_key('src', 'dst', 'qemu'): alone + two + six}}, 'bandwidth_mibps': 0,
+              'link_mibps': 1000, 'transport': 'plain', 'max_downtime_ms': 300}
     found = learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.55)
-    assert sorted(found) == ['1', '2']
+    assert sorted(found) == ['1', '2', '6']
     assert found['1']['rate_mibps'] > 1.5 * found['2']['rate_mibps']
     assert found['2']['source'].startswith('learned') and '2 at once' in found['2']['source']
+    assert found['6']['rate_mibps'] == 40.0 and '6 at once' in found['6']['source']
+    assert found['1']['pauses_over'] == [0, 3] and found['6']['pauses_over'] == [1, 2]
     # Under another load nothing matches, nor do plain streams teach encrypted ones (tls, the default).
     assert learning.rates_at_once(params, 'src', 'dst', 'qemu', source_busy=0.95) == {}
     assert learning.rates_at_once(dict(params, transport=None), 'src', 'dst', 'qemu', source_busy=0.55) == {}

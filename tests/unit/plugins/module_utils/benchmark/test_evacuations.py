@@ -43,6 +43,13 @@ def test_a_row_says_when_the_last_vm_was_safe_and_an_evacuation_that_left_one_be
     assert sick['healthy'] is False and sick['last_safe_s'] == 5.0
 
 
+def test_a_row_counts_the_vms_paused_over_the_limit_and_says_how_many_ran_at_once():
+    result = {'moved': [{'safe_at_s': 2.0, 'downtime_breach': True}, {'safe_at_s': 3.0, 'downtime_breach': False},
+                        {'safe_at_s': 5.0}], 'left_behind': [], 'total_s': 6.5}
+    row = evacuations.row('proxmox-all', 0, 1, result, [100.0] * 3, 100.0, 'learned', True, at_once=3)
+    assert row['paused_over_limit'] == 1 and row['concurrency'] == 3
+
+
 def test_rows_are_appended_and_found_again(tmp_path):
     path = str(tmp_path / 'evacuations.csv')
     assert evacuations.recorded(path, 'auto', 0, 1) is None

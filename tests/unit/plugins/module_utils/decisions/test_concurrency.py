@@ -76,8 +76,31 @@ def test_a_plan_whose_rates_are_defaults_runs_one_at_a_time():
     assert plan['concurrency'] == 1 and 'the plan' in plan['concurrency_reason']
 
 
-def test_a_measured_second_stream_stays_only_where_it_brings_vms_to_safety_sooner():
-    kept = concurrency.compare(2, 2.55, 2.5, '2 at a time: link')
-    assert kept[0] == 2 and kept[1].startswith('2 at a time: link; measured at this load')
-    assert concurrency.compare(2, 2.55, 3.07, '2 at a time: link')[0] == 1
-    assert concurrency.compare(2, 2.5, 2.5, '2 at a time: link')[0] == 1
+def test_the_measured_number_whose_last_vm_is_safe_soonest_wins():
+    # {at once: (last VM safe, mean time until safe)} predicted with the rates learned so.
+    plans = {1: (3.4, 2.55), 2: (2.5, 2.5), 6: (1.9, 1.8)}
+    chosen, why = concurrency.best(plans, {1: (0, 6), 2: (0, 4), 6: (0, 6)}, '2 at a time: link')
+    assert chosen == 6 and why.startswith('6 at a time: link; measured at this load: 1 at a time, the last VM safe '
+                                          'after 3.40 s, one after 2.55 s on average')
+    assert concurrency.best({1: (3.4, 2.55), 2: (4.6, 4.6)}, {}, '2 at a time: link') == (
+        1, 'one at a time: measured at this load: 1 at a time, the last VM safe after 3.40 s, one after 2.55 s on '
+           'average; 2 at a time, the last VM safe after 4.60 s, one after 4.60 s on average')
+    # A tie on the last VM goes to the lesser mean, then to fewer at once.
+    assert concurrency.best({1: (3.0, 2.0), 2: (3.0, 1.5)}, {}, '2 at a time: link')[0] == 2
+    assert concurrency.best({1: (3.0, 2.0), 2: (3.0, 2.0)}, {}, '2 at a time: link')[0] == 1
+
+
+def test_more_than_two_at_once_only_where_their_pauses_held_as_well_as_one_at_a_times():
+    plans = {1: (8.0, 5.0), 2: (6.0, 4.0), 6: (3.0, 2.5)}
+    chosen, why = concurrency.best(plans, {1: (1, 6), 2: (1, 4), 6: (3, 6)}, '2 at a time: link')
+    assert chosen == 2
+    assert why.endswith('; not 6 at a time: more of their migrations paused over the limit (3 of 6) than one at a '
+                        'time (1 of 6)')
+    assert concurrency.best(plans, {1: (1, 6), 6: (1, 6)}, '2 at a time: link')[0] == 6
+    # Two at once is KubeVirt's default and the rule's own: its pauses do not hold it back.
+    assert concurrency.best({1: (8.0, 5.0), 2: (6.0, 4.0)}, {1: (0, 6), 2: (2, 4)}, 'x: link')[0] == 2
+
+
+def test_a_share_of_pauses_over_the_limit_is_zero_where_none_is_known():
+    assert concurrency.pause_share(None) == 0.0 and concurrency.pause_share((0, 0)) == 0.0
+    assert concurrency.pause_share((1, 4)) == 0.25

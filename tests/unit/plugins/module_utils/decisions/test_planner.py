@@ -232,10 +232,38 @@ def test_more_at_once_is_kept_only_where_the_rates_measured_so_have_vms_safe_soo
     faster = plan(90.0)
     assert faster['concurrency'] == 2 and 'measured at this load' in faster['concurrency_reason']
     assert [m['predicted_safe_at_s'] for m in faster['moves']] == [2.5, 2.5]
-    # Two at 70 MiB/s each: both at 3.07 s, later on average than one at a time.
-    slower = plan(70.0)
+    # Two at 50 MiB/s each: both at 4.6 s, the last VM later than one at a time's 3.4 s.
+    slower = plan(50.0)
     assert slower['concurrency'] == 1 and slower['concurrency_reason'].startswith('one at a time: measured')
     assert [m['predicted_safe_at_s'] for m in slower['moves']] == [1.7, 3.4]
+
+
+def test_more_than_two_at_once_where_measured_so_the_last_vm_is_safe_soonest():
+    # Four VMs of 180 MiB: one at a time 150 MiB/s, two at once 90 each, four at once 60 each (1 s fixed cost).
+    def entry(four_over):
+        return {'profile': {'memory_mib': 256, 'vcpus': 1, 'domain_type': 'qemu'}, 'recommended_method': 'precopy',
+                'predictions': {'precopy': {'total_s': 2.2, 'sent_mib': 180.0}}, 'bandwidth_mibps': 150.0,
+                'inputs': {'sources': {'rate_mibps': 'learned (...; alone, the source 100 % busy)'}},
+                'rates_at_once': {
+                    '1': {'rate_mibps': 150.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l1', 'pauses_over': [1, 6]},
+                    '2': {'rate_mibps': 90.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l2', 'pauses_over': [0, 4]},
+                    '4': {'rate_mibps': 60.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l4', 'pauses_over': four_over},
+                    '8': {'rate_mibps': 40.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l8', 'pauses_over': [0, 8]}}}
+
+    def plan(four_over, link=1192):
+        return planner.plan_evacuation([planner.vm_to_move(n, entry(four_over)) for n in 'abcd'], [host('hv2')],
+                                       'nfs://a', at_once=None, link_mibps=link)
+    # One at a time: the last at 6.8 s; two at once: 5.0 s; four at once: all at 3.5 s (eight: more than the VMs).
+    four = plan([1, 6])
+    assert four['concurrency'] == 4 and four['concurrency_reason'].startswith('4 at a time: ')
+    assert [m['predicted_safe_at_s'] for m in four['moves']] == [3.5] * 4
+    assert all(m['rate_source'] == 'l4' for m in four['moves'])
+    assert 'not 4' not in four['concurrency_reason'] and '8 at a time' not in four['concurrency_reason']
+    # Where four at once paused more VMs over the limit than one at a time, two.
+    held = plan([3, 6])
+    assert held['concurrency'] == 2 and 'not 4 at a time' in held['concurrency_reason']
+    # No more than the link holds at the lone rate: 450 MiB/s holds three 150 MiB/s streams.
+    assert plan([1, 6], link=450)['concurrency'] == 2
 
 
 def test_a_rate_learned_that_many_at_once_is_not_shared_again():
