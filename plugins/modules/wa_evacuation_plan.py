@@ -72,8 +72,8 @@ options:
         C(parallelOutboundMigrationsPerNode) default; more paused more VMs over the downtime limit on the test bed).
       - Where the profiles carry rates learned one at a time and at other numbers at once on a source as busy
         (C(rates_at_once) of M(workload_aware.live_migration.wa_vm_facts)), the evacuation is predicted at each
-        of those numbers (up to as many as the link holds at the fastest move's rate, and as there are moves) and
-        the one whose last VM is safe soonest is taken (then the least mean time until a VM is safe); more than 2
+        of those numbers (up to as many as there are moves, where their streams at the rates learned so fit in
+        O(link_mibps) together) and the one whose last VM is safe soonest is taken (then the least mean time until a VM is safe); more than 2
         only where the migrations learned at that number paused over the limit no more often than those one at a
         time. The moves are predicted from the rates learned at the number chosen.
     type: int

@@ -213,25 +213,27 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
 
 def _measured_best(moves, by_name, chosen, why, link_mibps):
     """(migrations at once, why): `chosen` (concurrency.choose's, for `why`), or where every move has rates
-    learned one at a time and at other numbers at once, up to as many as the link holds and as there are moves
-    (the source as busy as now), the number among those whose plan has the last VM safe soonest
-    (concurrency.best)."""
-    holds = concurrency.choose(link_mibps, [(m['rate_mibps'] or 0.0, m['rate_source']) for m in moves],
-                               limit=bounds.BOUNDS['concurrency'][1])[0]
+    learned one at a time and at other numbers at once (the source as busy as now), the number among those
+    whose plan has the last VM safe soonest (concurrency.best): up to as many as there are moves, and only
+    numbers whose streams at the rates learned so fit in the link together (those rates have the sharing in
+    them: the lone rate's bound, concurrency.choose's, does not hold them back)."""
     learned = [by_name[m['vm']].rates_at_once or {} for m in moves]
-    counts = [count for count in range(1, min(holds, len(moves)) + 1) if all(count in r for r in learned)]
-    if 1 not in counts or len(counts) < 2:
-        return chosen, why
     plans, pauses = {}, {}
-    for count in counts:
+    for count in range(1, len(moves) + 1):
+        if not all(count in r for r in learned):
+            continue
         trial = [dict(move) for move in moves]
         for move in trial:
             _repredict(move, by_name[move['vm']].rates_at_once[count], count)
+        if count * max(move.get('rate_mibps') or 0.0 for move in trial) > link_mibps:
+            continue
         _schedule(trial, count, link_mibps)
         safe = [move['predicted_safe_at_s'] for move in trial]
         plans[count] = (max(safe), sum(safe) / float(len(safe)))
         # The migrations a number's rates were learned from are the same for every VM of this source.
         pauses[count] = by_name[moves[0]['vm']].rates_at_once[count].pauses_over or (0, 0)
+    if 1 not in plans or len(plans) < 2:
+        return chosen, why
     return concurrency.best(plans, pauses, why)
 
 

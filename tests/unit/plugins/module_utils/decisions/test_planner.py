@@ -239,20 +239,21 @@ def test_more_at_once_is_kept_only_where_the_rates_measured_so_have_vms_safe_soo
 
 
 def test_more_than_two_at_once_where_measured_so_the_last_vm_is_safe_soonest():
-    # Four VMs of 180 MiB: one at a time 150 MiB/s, two at once 90 each, four at once 60 each (1 s fixed cost).
-    def entry(four_over):
+    # Four VMs of 180 MiB: one at a time 150 MiB/s, two at once 90 each, four at once `four_rate` each (1 s fixed).
+    def entry(four_over, four_rate):
         return {'profile': {'memory_mib': 256, 'vcpus': 1, 'domain_type': 'qemu'}, 'recommended_method': 'precopy',
                 'predictions': {'precopy': {'total_s': 2.2, 'sent_mib': 180.0}}, 'bandwidth_mibps': 150.0,
                 'inputs': {'sources': {'rate_mibps': 'learned (...; alone, the source 100 % busy)'}},
                 'rates_at_once': {
                     '1': {'rate_mibps': 150.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l1', 'pauses_over': [1, 6]},
                     '2': {'rate_mibps': 90.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l2', 'pauses_over': [0, 4]},
-                    '4': {'rate_mibps': 60.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l4', 'pauses_over': four_over},
+                    '4': {'rate_mibps': four_rate, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l4',
+                          'pauses_over': four_over},
                     '8': {'rate_mibps': 40.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l8', 'pauses_over': [0, 8]}}}
 
-    def plan(four_over, link=1192):
-        return planner.plan_evacuation([planner.vm_to_move(n, entry(four_over)) for n in 'abcd'], [host('hv2')],
-                                       'nfs://a', at_once=None, link_mibps=link)
+    def plan(four_over, link=1192, four_rate=60.0):
+        return planner.plan_evacuation([planner.vm_to_move(n, entry(four_over, four_rate)) for n in 'abcd'],
+                                       [host('hv2')], 'nfs://a', at_once=None, link_mibps=link)
     # One at a time: the last at 6.8 s; two at once: 5.0 s; four at once: all at 3.5 s (eight: more than the VMs).
     four = plan([1, 6])
     assert four['concurrency'] == 4 and four['concurrency_reason'].startswith('4 at a time: ')
@@ -262,8 +263,11 @@ def test_more_than_two_at_once_where_measured_so_the_last_vm_is_safe_soonest():
     # Where four at once paused more VMs over the limit than one at a time, two.
     held = plan([3, 6])
     assert held['concurrency'] == 2 and 'not 4 at a time' in held['concurrency_reason']
-    # No more than the link holds at the lone rate: 450 MiB/s holds three 150 MiB/s streams.
-    assert plan([1, 6], link=450)['concurrency'] == 2
+    # The lone rate's bound (two 150 MiB/s streams in 300) does not hold back four measured at 60 each ...
+    assert plan([1, 6], link=300)['concurrency'] == 4
+    # ... but four at 80 each do not fit in 300 MiB/s together: not a candidate.
+    crowded = plan([1, 6], link=300, four_rate=80.0)
+    assert crowded['concurrency'] == 2 and '4 at a time' not in crowded['concurrency_reason']
 
 
 def test_a_rate_learned_that_many_at_once_is_not_shared_again():
