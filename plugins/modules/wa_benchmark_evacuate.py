@@ -134,7 +134,10 @@ concurrency:
   returned: always
   type: int
 calibration_samples:
-  description: What this evacuation's migrations teach the calibration store (the action plugin records them).
+  description: >-
+    What this evacuation's migrations teach the calibration store (the action plugin records them): C(auto)'s
+    only, since a baseline's migrations run another product's policy, and what they measure is not what the
+    collection's own will do.
   returned: always
   type: list
   elements: dict

@@ -156,5 +156,9 @@ def _run(params, check_mode, conns):
                              rates.rate_mibps, rates.sources['rate_mibps'], healthy, predicted, note, at_once)
     if params['results_file']:
         evacuations.append_row(params['results_file'], values)
+    # Only the collection's own migrations teach the store auto plans from: a baseline's run another product's
+    # policy (auto-converge, compression, its downtime steps), and its rate at its number at once (Proxmox's
+    # every VM at once) misled auto's plan into running its own methods so (2026-11-29, docs/evacuate.md).
     return dict(changed=True, row=values, source=source_host, concurrency=at_once, moved=result['moved'],
-                left_behind=result['left_behind'], calibration_samples=result['calibration_samples'])
+                left_behind=result['left_behind'],
+                calibration_samples=result['calibration_samples'] if params['strategy'] == 'auto' else [])
