@@ -70,12 +70,15 @@ options:
         move's rate was learned from earlier migrations and one migration fills less than three quarters of
         O(link_mibps); then as many as the link holds at the fastest move's rate, at most 2 (KubeVirt's
         C(parallelOutboundMigrationsPerNode) default; more paused more VMs over the downtime limit on the test bed).
-      - Where the profiles carry rates learned one at a time and at other numbers at once on a source as busy
-        (C(rates_at_once) of M(workload_aware.live_migration.wa_vm_facts)), the evacuation is predicted at each
-        of those numbers (up to as many as there are moves, where their streams at the rates learned so fit in
-        O(link_mibps) together) and the one whose last VM is safe soonest is taken (then the least mean time until a VM is safe); more than 2
-        only where the migrations learned at that number paused over the limit no more often than those one at a
-        time. The moves are predicted from the rates learned at the number chosen.
+      - Never more at once than there are moves.
+      - Where that lets more than one run and the profiles carry rates learned one at a time and at other numbers
+        at once on a source as busy (C(rates_at_once) of M(workload_aware.live_migration.wa_vm_facts)), the
+        evacuation is predicted at each of those numbers (up to as many as there are moves, where their streams at
+        the rates learned so fit in O(link_mibps) together) and the one whose last VM is safe soonest is taken
+        (then the least mean time until a VM is safe); where none above one wins and the number chosen above was
+        never run, that number stands. More than 2 only where the pauses of the migrations learned at that number
+        are known and went over the limit no more often than those one at a time. The moves are predicted from
+        the rates learned at the number chosen.
     type: int
   link_mibps:
     description:

@@ -50,7 +50,7 @@ def choose(link_mibps, rates, limit=LIMIT):
     """(migrations at once, why) for an evacuation.
 
     `link_mibps`: the source link's capacity (None: unknown); `rates`: [(rate_mibps, source)] of the
-    moves' predictions, source 'learned ...' where measured.
+    moves' predictions, source 'learned ...' where measured: never more at once than there are moves.
     """
     if not rates:
         return 1, 'nothing to move'
@@ -64,7 +64,10 @@ def choose(link_mibps, rates, limit=LIMIT):
         return 1, 'one at a time: no positive measured rate'
     if rate >= FILLS_LINK * link_mibps:
         return 1, 'one at a time: one migration fills the link (%.0f of %.0f MiB/s)' % (rate, link_mibps)
-    chosen = max(1, min(int(math.floor(link_mibps / rate)), limit))
+    holds = int(math.floor(link_mibps / rate))
+    if len(rates) == 1 and holds > 1:
+        return 1, 'one at a time: one VM to move'
+    chosen = max(1, min(holds, limit, len(rates)))
     return chosen, '%d at a time: one migration moves %.0f MiB/s (measured) of a %.0f MiB/s link' % (
         chosen, rate, link_mibps)
 
@@ -75,22 +78,23 @@ def best(plans, pauses, why):
     `plans`: {number at once: (last VM safe s, mean time until safe s)}, 1 among them; `pauses`: {number at
     once: (migrations that paused over the operator's limit, migrations with a known pause)} of the migrations
     each number's rates were learned from; `why`: choose()'s reason.  The number whose last VM is safe soonest
-    wins (ties: the least mean, then the fewest at once); above LIMIT only where its migrations paused over the
-    limit no more often than those run one at a time (pause_share).
+    wins (ties: the least mean, then the fewest at once); above LIMIT only where the pauses of its migrations
+    are known and went over the limit no more often than those run one at a time (pause_share).
     """
     alone = pause_share(pauses.get(1))
     kept = dict((count, plan) for count, plan in plans.items()
-                if count <= LIMIT or pause_share(pauses.get(count)) <= alone)
+                if count <= LIMIT or (pauses.get(count) and pauses[count][1] and pause_share(pauses[count]) <= alone))
     chosen = min(kept, key=lambda count: (kept[count][0], kept[count][1], count))
     measured = 'measured at this load: %s' % '; '.join(
         '%d at a time, the last VM safe after %.2f s, one after %.2f s on average' % (count, last, mean)
         for count, (last, mean) in sorted(plans.items()))
     refused = sorted(set(plans) - set(kept))
     if refused:
-        measured += '; not %s at a time: more of their migrations paused over the limit (%s) than one at a ' \
-            'time (%s)' % (' or '.join(str(count) for count in refused),
-                           ', '.join('%d of %d' % tuple(pauses[count]) for count in refused),
-                           '%d of %d' % tuple(pauses.get(1) or (0, 0)))
+        measured += '; not %s at a time: their migrations\' pauses were not known or went over the limit more ' \
+            'often (%s) than one at a time\'s (%s)' % (
+                ' or '.join(str(count) for count in refused),
+                ', '.join('%d of %d' % tuple(pauses.get(count) or (0, 0)) for count in refused),
+                '%d of %d' % tuple(pauses.get(1) or (0, 0)))
     if chosen == 1:
         return 1, 'one at a time: %s' % measured
     return chosen, '%d at a time: %s; %s' % (chosen, why.split(': ', 1)[-1], measured)

@@ -198,7 +198,7 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
     if at_once is None:
         at_once, why = concurrency.choose(link_mibps, [(m['rate_mibps'] or 0.0, m['rate_source']) for m in moves])
         if at_once > 1:
-            at_once, why = _measured_best(moves, by_name, at_once, why, link_mibps)
+            at_once, why = _measured_best(moves, by_name, at_once, why, link_mibps, order)
     else:
         why = '%d at a time: set by the operator' % at_once
     # Where migrations that ran as many at once (the source as busy) taught a rate, it replaces the lone one.
@@ -211,12 +211,14 @@ def plan_evacuation(vms, destinations, storage, at_once=1, headroom_mib=256, vcp
             'orders': order_costs(moves, at_once, link_mibps), 'concurrency': at_once, 'concurrency_reason': why}
 
 
-def _measured_best(moves, by_name, chosen, why, link_mibps):
-    """(migrations at once, why): `chosen` (concurrency.choose's, for `why`), or where every move has rates
+def _measured_best(moves, by_name, chosen, why, link_mibps, order='shortest-first'):
+    """(migrations at once, why) where the link rule let more than one run (`chosen`, concurrency.choose's, for
+    `why`: every rate learned, one migration under three quarters of the link): where every move has rates
     learned one at a time and at other numbers at once (the source as busy as now), the number among those
-    whose plan has the last VM safe soonest (concurrency.best): up to as many as there are moves, and only
-    numbers whose streams at the rates learned so fit in the link together (those rates have the sharing in
-    them: the lone rate's bound, concurrency.choose's, does not hold them back)."""
+    whose plan (in `order`) has the last VM safe soonest (concurrency.best), up to as many as there are moves,
+    and only numbers whose streams at the rates learned so fit in the link together (those rates have the
+    sharing in them: the lone rate's bound does not hold them back).  Where none above one wins and `chosen`
+    was not measured, `chosen` stands, as where nothing was measured."""
     learned = [by_name[m['vm']].rates_at_once or {} for m in moves]
     plans, pauses = {}, {}
     for count in range(1, len(moves) + 1):
@@ -227,14 +229,19 @@ def _measured_best(moves, by_name, chosen, why, link_mibps):
             _repredict(move, by_name[move['vm']].rates_at_once[count], count)
         if count * max(move.get('rate_mibps') or 0.0 for move in trial) > link_mibps:
             continue
+        trial.sort(key=_order_key(order))
         _schedule(trial, count, link_mibps)
         safe = [move['predicted_safe_at_s'] for move in trial]
         plans[count] = (max(safe), sum(safe) / float(len(safe)))
-        # The migrations a number's rates were learned from are the same for every VM of this source.
-        pauses[count] = by_name[moves[0]['vm']].rates_at_once[count].pauses_over or (0, 0)
+        # The pauses of the migrations that taught each VM's rates at this number: the worst share of them.
+        pauses[count] = max((tuple(by_name[m['vm']].rates_at_once[count].pauses_over or (0, 0)) for m in moves),
+                            key=concurrency.pause_share)
     if 1 not in plans or len(plans) < 2:
         return chosen, why
-    return concurrency.best(plans, pauses, why)
+    count, text = concurrency.best(plans, pauses, why)
+    if count == 1 and chosen not in plans:
+        return chosen, '%s; %s; %d at a time not measured' % (why, text.split(': ', 1)[1], chosen)
+    return count, text
 
 
 def _schedule(moves, at_once, link_mibps=None):

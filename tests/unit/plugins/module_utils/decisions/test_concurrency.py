@@ -28,8 +28,11 @@ def test_as_many_as_the_link_holds_where_one_cannot_fill_it():
     # 25 GbE is about 2980 MiB/s; the fastest stream, learned at 1000 MiB/s, leaves room for two.
     chosen, why = concurrency.choose(2980.0, [(1000.0, LEARNED), (900.0, LEARNED)])
     assert chosen == 2 and why.startswith('2 at a time') and '1000 MiB/s (measured) of a 2980 MiB/s link' in why
-    assert concurrency.choose(11920.0, [(1000.0, LEARNED)])[0] == concurrency.LIMIT == 2
-    assert concurrency.choose(11920.0, [(1000.0, LEARNED)], limit=8)[0] == 8
+    assert concurrency.choose(11920.0, [(1000.0, LEARNED)] * 4)[0] == concurrency.LIMIT == 2
+    assert concurrency.choose(11920.0, [(1000.0, LEARNED)] * 12, limit=8)[0] == 8
+    # Never more at once than there are moves.
+    assert concurrency.choose(11920.0, [(1000.0, LEARNED)] * 3, limit=8)[0] == 3
+    assert concurrency.choose(11920.0, [(1000.0, LEARNED)]) == (1, 'one at a time: one VM to move')
 
 
 @pytest.mark.parametrize('link', [None, 0.0])
@@ -94,9 +97,12 @@ def test_more_than_two_at_once_only_where_their_pauses_held_as_well_as_one_at_a_
     plans = {1: (8.0, 5.0), 2: (6.0, 4.0), 6: (3.0, 2.5)}
     chosen, why = concurrency.best(plans, {1: (1, 6), 2: (1, 4), 6: (3, 6)}, '2 at a time: link')
     assert chosen == 2
-    assert why.endswith('; not 6 at a time: more of their migrations paused over the limit (3 of 6) than one at a '
-                        'time (1 of 6)')
+    assert why.endswith("; not 6 at a time: their migrations' pauses were not known or went over the limit more "
+                        "often (3 of 6) than one at a time's (1 of 6)")
     assert concurrency.best(plans, {1: (1, 6), 6: (1, 6)}, '2 at a time: link')[0] == 6
+    # Pauses not known (none recorded, or not given) are no evidence: more than two is refused.
+    assert concurrency.best(plans, {1: (1, 6), 6: (0, 0)}, '2 at a time: link')[0] == 2
+    assert concurrency.best(plans, {1: (1, 6)}, '2 at a time: link')[0] == 2
     # Two at once is KubeVirt's default and the rule's own: its pauses do not hold it back.
     assert concurrency.best({1: (8.0, 5.0), 2: (6.0, 4.0)}, {1: (0, 6), 2: (2, 4)}, 'x: link')[0] == 2
 

@@ -232,10 +232,17 @@ def test_more_at_once_is_kept_only_where_the_rates_measured_so_have_vms_safe_soo
     faster = plan(90.0)
     assert faster['concurrency'] == 2 and 'measured at this load' in faster['concurrency_reason']
     assert [m['predicted_safe_at_s'] for m in faster['moves']] == [2.5, 2.5]
-    # Two at 50 MiB/s each: both at 4.6 s, the last VM later than one at a time's 3.4 s.
+    # Two at 50 MiB/s each: both at 4.1 s, the last VM later than one at a time's 3.4 s.
     slower = plan(50.0)
     assert slower['concurrency'] == 1 and slower['concurrency_reason'].startswith('one at a time: measured')
     assert [m['predicted_safe_at_s'] for m in slower['moves']] == [1.7, 3.4]
+    # Two at 70 MiB/s each: both at 3.07 s, later on average (2.55 s) but the last VM sooner: the last VM decides.
+    assert plan(70.0)['concurrency'] == 2
+    # One VM runs alone, at the lone rate, whatever was learned at two.
+    alone = planner.plan_evacuation([planner.vm_to_move('a', entry(90.0))], [host('hv2')], 'nfs://a',
+                                    at_once=None, link_mibps=1192)
+    assert alone['concurrency'] == 1 and alone['concurrency_reason'] == 'one at a time: one VM to move'
+    assert alone['moves'][0]['predicted_s'] == 2.2
 
 
 def test_more_than_two_at_once_where_measured_so_the_last_vm_is_safe_soonest():
@@ -268,6 +275,23 @@ def test_more_than_two_at_once_where_measured_so_the_last_vm_is_safe_soonest():
     # ... but four at 80 each do not fit in 300 MiB/s together: not a candidate.
     crowded = plan([1, 6], link=300, four_rate=80.0)
     assert crowded['concurrency'] == 2 and '4 at a time' not in crowded['concurrency_reason']
+    # Four at once's pauses not recorded: no evidence that they held, so two.
+    assert plan(None)['concurrency'] == 2
+
+
+def test_the_link_rules_number_stands_where_it_was_not_measured_and_nothing_measured_above_one_wins():
+    # One at a time 150 MiB/s and three at once 30 each were learned (three VMs); two at once never ran.
+    entry = {'profile': {'memory_mib': 256, 'vcpus': 1, 'domain_type': 'qemu'}, 'recommended_method': 'precopy',
+             'predictions': {'precopy': {'total_s': 2.2, 'sent_mib': 180.0}}, 'bandwidth_mibps': 150.0,
+             'inputs': {'sources': {'rate_mibps': 'learned (...; alone, the source 100 % busy)'}},
+             'rates_at_once': {
+                 '1': {'rate_mibps': 150.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l1', 'pauses_over': [0, 6]},
+                 '3': {'rate_mibps': 30.0, 'fixed_s': 1.0, 'tail_s': 0.5, 'source': 'l3', 'pauses_over': [0, 6]}}}
+    plan = planner.plan_evacuation([planner.vm_to_move(n, entry) for n in 'abc'], [host('hv2')], 'nfs://a',
+                                   at_once=None, link_mibps=1192)
+    assert plan['concurrency'] == 2
+    assert plan['concurrency_reason'].startswith('2 at a time: one migration moves 150 MiB/s (measured)')
+    assert plan['concurrency_reason'].endswith('; 2 at a time not measured')
 
 
 def test_a_rate_learned_that_many_at_once_is_not_shared_again():
