@@ -19,8 +19,9 @@ Where migrations of the source were measured one at a time and at other
 numbers at once under its current load, the plan predicts the evacuation at
 each of those numbers with the rates learned so and takes the one whose last
 VM is safe soonest (then the least mean time until a VM is safe; best): more
-than LIMIT only so, and only where the migrations learned at that number
-paused over the operator's limit no more often than those run one at a time.
+than LIMIT only so, and only where the pauses of the migrations learned at
+that number are known and went over the operator's limit no more often than
+those run one at a time.  Never more at once than there are moves.
 
 Measured on the test bed (2 cores, TCG; docs/evacuate.md, "How many at
 once"): uncapped, where one migration had moved 435-514 MiB/s of loopback's
