@@ -73,14 +73,15 @@ def choose(link_mibps, rates, limit=LIMIT):
         chosen, rate, link_mibps)
 
 
-def best(plans, pauses, why):
+def best(plans, pauses, why, unmeasured=None):
     """(migrations at once, why) among the numbers the evacuation was predicted at with rates learned so.
 
     `plans`: {number at once: (last VM safe s, mean time until safe s)}, 1 among them; `pauses`: {number at
     once: (migrations that paused over the operator's limit, migrations with a known pause)} of the migrations
     each number's rates were learned from; `why`: choose()'s reason.  The number whose last VM is safe soonest
     wins (ties: the least mean, then the fewest at once); above LIMIT only where the pauses of its migrations
-    are known and went over the limit no more often than those run one at a time (pause_share).
+    are known and went over the limit no more often than those run one at a time (pause_share).  Where none
+    above one wins, `unmeasured` (choose()'s number where it is not among `plans`) stands, as without them.
     """
     alone = pause_share(pauses.get(1))
     kept = dict((count, plan) for count, plan in plans.items()
@@ -96,6 +97,8 @@ def best(plans, pauses, why):
                 ' or '.join(str(count) for count in refused),
                 ', '.join('%d of %d' % tuple(pauses.get(count) or (0, 0)) for count in refused),
                 '%d of %d' % tuple(pauses.get(1) or (0, 0)))
+    if chosen == 1 and unmeasured:
+        return unmeasured, '%s; %s; %d at a time not measured' % (why, measured, unmeasured)
     if chosen == 1:
         return 1, 'one at a time: %s' % measured
     return chosen, '%d at a time: %s; %s' % (chosen, why.split(': ', 1)[-1], measured)

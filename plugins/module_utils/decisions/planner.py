@@ -218,7 +218,7 @@ def _measured_best(moves, by_name, chosen, why, link_mibps, order='shortest-firs
     whose plan (in `order`) has the last VM safe soonest (concurrency.best), up to as many as there are moves,
     and only numbers whose streams at the rates learned so fit in the link together (those rates have the
     sharing in them: the lone rate's bound does not hold them back).  Where none above one wins and `chosen`
-    was not measured, `chosen` stands, as where nothing was measured."""
+    was not measured, `chosen` stands, as where nothing was measured (concurrency.best)."""
     learned = [by_name[m['vm']].rates_at_once or {} for m in moves]
     plans, pauses = {}, {}
     for count in range(1, len(moves) + 1):
@@ -238,10 +238,7 @@ def _measured_best(moves, by_name, chosen, why, link_mibps, order='shortest-firs
                             key=concurrency.pause_share)
     if 1 not in plans or len(plans) < 2:
         return chosen, why
-    count, text = concurrency.best(plans, pauses, why)
-    if count == 1 and chosen not in plans:
-        return chosen, '%s; %s; %d at a time not measured' % (why, text.split(': ', 1)[1], chosen)
-    return count, text
+    return concurrency.best(plans, pauses, why, None if chosen in plans else chosen)
 
 
 def _schedule(moves, at_once, link_mibps=None):

@@ -107,6 +107,17 @@ def test_more_than_two_at_once_only_where_their_pauses_held_as_well_as_one_at_a_
     assert concurrency.best({1: (8.0, 5.0), 2: (6.0, 4.0)}, {1: (0, 6), 2: (2, 4)}, 'x: link')[0] == 2
 
 
+def test_the_link_rules_number_not_measured_stands_where_nothing_measured_above_one_wins():
+    plans = {1: (3.0, 2.0), 3: (4.0, 3.0)}
+    held = {1: (0, 6), 3: (0, 6)}
+    assert concurrency.best(plans, held, '2 at a time: link', unmeasured=2) == (
+        2, '2 at a time: link; measured at this load: 1 at a time, the last VM safe after 3.00 s, one after 2.00 s '
+           'on average; 3 at a time, the last VM safe after 4.00 s, one after 3.00 s on average; 2 at a time not '
+           'measured')
+    # A measured number that wins is taken whatever was not measured.
+    assert concurrency.best({1: (3.0, 2.0), 3: (2.0, 1.5)}, held, '2 at a time: link', unmeasured=2)[0] == 3
+
+
 def test_a_share_of_pauses_over_the_limit_is_zero_where_none_is_known():
     assert concurrency.pause_share(None) == 0.0 and concurrency.pause_share((0, 0)) == 0.0
     assert concurrency.pause_share((1, 4)) == 0.25
